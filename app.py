@@ -1,0 +1,10 @@
+"""The Chalice app: registers the domains' blueprints and event handlers, and nothing else."""
+
+from chalice.app import Chalice, ConvertToMiddleware
+
+from chalicelib.observability import logger
+from chalicelib.registration.routes import bp as registration
+
+app = Chalice(app_name="prakerja")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+app.register_blueprint(registration)

@@ -1,0 +1,1 @@
+"""Everything deployed to Lambda: the domains and the shared core they stand on."""

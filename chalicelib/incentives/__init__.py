@@ -1,0 +1,1 @@
+"""Incentive schedules, disbursement through payment partners, reconciliation."""

@@ -1,0 +1,77 @@
+"""One Logger and one Metrics for the whole service, and the mask that keeps personal data out of logs.
+
+Every log record passes through `MaskingFormatter` before it is written, so a careless
+`logger.info("x", extra={"participant": record})` or an exception text that quotes a NIK still
+never puts personal data into CloudWatch. Two nets: values under a personal field name are
+masked whatever they look like (a name cannot be recognised by its shape), and every string is
+scrubbed of anything shaped like a NIK/KK, account number, phone number or e-mail address.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+SERVICE = "prakerja"
+NAMESPACE = "Prakerja"
+
+PERSONAL_FIELDS = frozenset(
+    {
+        "nik",
+        "kk",
+        "kk_number",
+        "full_name",
+        "name",
+        "account_name",
+        "account_number",
+        "email",
+        "phone",
+        "birth_date",
+        "address",
+    }
+)
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<!\d)(?:\+?62|0)8\d{7,12}(?!\d)")
+# NIK and KK are 16 digits, bank accounts 10 or more: any long run of digits may be one of them.
+_LONG_NUMBER = re.compile(r"(?<!\d)\d{10,}(?!\d)")
+
+
+def mask(value: str, visible: int = 4) -> str:
+    """`3171234501900001` → `************0001`: enough to recognise, not enough to use."""
+    if len(value) <= visible:
+        return "*" * len(value)
+    return "*" * (len(value) - visible) + value[-visible:]
+
+
+def scrub(text: str) -> str:
+    text = _EMAIL.sub("***@***", text)
+    text = _PHONE.sub(lambda match: mask(match.group()), text)
+    return _LONG_NUMBER.sub(lambda match: mask(match.group()), text)
+
+
+def _masked(value: Any, field: str | None = None) -> Any:
+    if field is not None and field.lower() in PERSONAL_FIELDS and value is not None:
+        return mask(str(value)) if field.lower() not in {"full_name", "name", "account_name"} else "***"
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: _masked(item, str(key)) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_masked(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (an exception, a datetime) is written as its text: scrub that text.
+    return scrub(str(value))
+
+
+class MaskingFormatter(LambdaPowertoolsFormatter):
+    def serialize(self, log: Any) -> str:
+        return super().serialize(log=_masked(log))
+
+
+logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

@@ -1,0 +1,1 @@
+"""Online registration, waves and selection, offline CSV imports."""

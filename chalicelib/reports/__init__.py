@@ -1,0 +1,1 @@
+"""Aggregate figures per province, read from every domain."""

@@ -1,0 +1,101 @@
+"""One typed view of the environment, read once per Lambda container.
+
+Infrastructure settings (names, endpoints, keys) come from environment variables that
+`.chalice/config.json` and the merged CloudFormation template set per stage. Programme rules
+(amounts, deadlines, limits) are not here: they live in the programme configuration file, so
+next year's programme is a new file, not a new deployment of code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Stage = Literal["local", "dev", "prod"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stage: Stage = "dev"
+    region: str = "ap-southeast-3"
+    resource_prefix: str = ""
+    upload_bucket: str = ""
+    aws_endpoint_url: str | None = None
+    jwks_url: str = ""
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    hash_key: SecretStr | None = None
+    hash_key_parameter: str | None = None
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    programme_config: str = "chalicelib/programme.json"
+
+    @property
+    def prefix(self) -> str:
+        return self.resource_prefix or f"prakerja-{self.stage}"
+
+    def table_name(self, name: str) -> str:
+        """Names follow `infra/resources.json`: `prakerja-${Stage}-<name>`."""
+        return f"{self.prefix}-{name}"
+
+    def queue_name(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+_ENVIRONMENT = {
+    "stage": "STAGE",
+    "region": "AWS_REGION",
+    "resource_prefix": "RESOURCE_PREFIX",
+    "upload_bucket": "UPLOAD_BUCKET",
+    "aws_endpoint_url": "AWS_ENDPOINT_URL",
+    "jwks_url": "JWKS_URL",
+    "jwt_issuer": "JWT_ISSUER",
+    "jwt_audience": "JWT_AUDIENCE",
+    "hash_key": "HASH_KEY",
+    "hash_key_parameter": "HASH_KEY_PARAMETER",
+    "max_body_bytes": "MAX_BODY_BYTES",
+    "programme_config": "PROGRAMME_CONFIG",
+}
+
+
+@cache
+def settings() -> Settings:
+    values = {field: os.environ[var] for field, var in _ENVIRONMENT.items() if os.environ.get(var)}
+    return Settings.model_validate(values)
+
+
+class Programme(BaseModel):
+    """The programme's rules (DESIGN.md, "Rules"); every amount is integer Rupiah."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    minimum_age: int = Field(ge=0)
+    family_cap: int = Field(ge=1)
+    training_balance: int = Field(gt=0)
+    purchase_deadline_days: int = Field(gt=0)
+    incentive_amount: int = Field(gt=0)
+    incentive_months: int = Field(gt=0)
+    survey_count: int = Field(ge=0)
+    survey_reward: int = Field(ge=0)
+    timezone_offset: str
+    ineligible_declarations: tuple[str, ...]
+
+
+@cache
+def programme() -> Programme:
+    path = Path(settings().programme_config)
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    return Programme.model_validate(json.loads(path.read_text(encoding="utf-8")))

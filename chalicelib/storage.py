@@ -1,0 +1,185 @@
+"""The DynamoDB tables, as PynamoDB models, and the keyed hash that keeps personal data out of keys.
+
+Every table has the same generic shape (`pk`, `sk`, and indexes `gsi1`/`gsi2` over
+`gsiNpk`/`gsiNsk`), declared once in `infra/resources.json`; the item types that live in each
+table, and which key serves which access pattern, are listed in `docs/DATA.md`. Domain packages
+subclass these models in their own `store.py` and are the only modules that read or write them.
+
+No key ever holds NIK, KK, phone, e-mail or an account number in clear: `pii_key` turns them
+into an HMAC-SHA256 under a secret key, so a leaked key or log line reveals nothing, while the
+same person still maps to the same guard item for uniqueness checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import cache
+from typing import Any, ClassVar
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import settings
+
+
+@cache
+def _hash_key() -> bytes:
+    config = settings()
+    if config.hash_key is not None:
+        return config.hash_key.get_secret_value().encode()
+    if config.hash_key_parameter:
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_parameter(config.hash_key_parameter, decrypt=True, max_age=3600)
+        return str(value).encode()
+    raise RuntimeError("no hash key configured: set HASH_KEY (local) or HASH_KEY_PARAMETER (AWS)")
+
+
+def pii_key(kind: str, value: str) -> str:
+    """A stable, non-reversible key for a personal value, e.g. `NIK#3f1c…` for a NIK."""
+    digest = hmac.new(_hash_key(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind}#{digest}"
+
+
+def _meta(table: str) -> Any:
+    config = settings()
+
+    class Meta:
+        table_name = config.table_name(table)
+        region = config.region
+        host = config.aws_endpoint_url
+        max_retry_attempts = 3
+        base_backoff_ms = 25
+
+    return Meta
+
+
+class _Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _Gsi2(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class _Keyed(Model):
+    """pk/sk items: the shape of every table except guards and idempotency."""
+
+    table: ClassVar[str]
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class ParticipantItem(_Keyed):
+    """A participant's profile (`P#<id>`/`PROFILE`) and its append-only audit events."""
+
+    table = "participants"
+    Meta = _meta(table)
+    gsi1 = _Gsi1()
+    gsi2 = _Gsi2()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+
+
+class GuardItem(Model):
+    """One uniqueness claim (`NIK#<hmac>`, `EMAIL#…`, `PHONE#…`, `ACCOUNT#…`, `KK#…`)."""
+
+    table: ClassVar[str] = "guards"
+    Meta = _meta(table)
+    pk = UnicodeAttribute(hash_key=True)
+    participant_id = UnicodeAttribute(null=True)
+
+
+class WaveItem(_Keyed):
+    """Waves (`WAVES`/`<wave_id>`) and applications to them, indexed by wave and province."""
+
+    table = "waves"
+    Meta = _meta(table)
+    gsi1 = _Gsi1()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+
+
+class CatalogueItem(_Keyed):
+    """Courses and purchases; indexed by platform and by category."""
+
+    table = "catalogue"
+    Meta = _meta(table)
+    gsi1 = _Gsi1()
+    gsi2 = _Gsi2()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+
+
+class PaymentItem(_Keyed):
+    """Incentive and survey payments; indexed by due date for disbursement."""
+
+    table = "payments"
+    Meta = _meta(table)
+    gsi1 = _Gsi1()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+
+
+class SurveyItem(_Keyed):
+    """Surveys sent to participants and their responses; indexed by due date for dispatch."""
+
+    table = "surveys"
+    Meta = _meta(table)
+    gsi1 = _Gsi1()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+
+
+class JobItem(_Keyed):
+    """Imports and batch-job checkpoints; finished ones expire."""
+
+    table = "jobs"
+    Meta = _meta(table)
+
+
+class OutboxItem(_Keyed):
+    """Notifications and events waiting to be sent; indexed by pending shard."""
+
+    table = "outbox"
+    Meta = _meta(table)
+    gsi1 = _Gsi1()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+
+
+class StatsItem(_Keyed):
+    """Sharded counters per province, added to off the hot path."""
+
+    table = "stats"
+    Meta = _meta(table)
+
+
+MODELS: tuple[type[Model], ...] = (
+    ParticipantItem,
+    GuardItem,
+    WaveItem,
+    CatalogueItem,
+    PaymentItem,
+    SurveyItem,
+    JobItem,
+    OutboxItem,
+    StatsItem,
+)

@@ -1,0 +1,1 @@
+"""Employment survey dispatch, responses and survey incentives."""

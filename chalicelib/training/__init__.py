@@ -1,0 +1,1 @@
+"""Catalogue, purchases against the training balance, completions, revocation."""

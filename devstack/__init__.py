@@ -1,0 +1,1 @@
+"""The local stack: a local AWS endpoint, the app over HTTP, and the fakes. Never deployed."""

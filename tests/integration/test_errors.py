@@ -1,0 +1,70 @@
+"""Every failure reaches the caller as the contract's error JSON, with the right status."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chalice.app import Blueprint, Chalice, Response
+from chalice.test import Client
+
+from chalicelib.errors import NotFound
+from chalicelib.http import route
+from tests.conftest import TokenFactory, body
+
+
+def test_malformed_json_is_400(client: Client, auth: TokenFactory) -> None:
+    response = client.http.post("/v1/waves", headers=auth("admin"), body='{"wave_id": ')
+    assert response.status_code == 400
+    assert response.json_body == {
+        "error": {"code": "MALFORMED_JSON", "message": "Isi permintaan bukan JSON yang sah."}
+    }
+
+
+def test_empty_body_is_400(client: Client, auth: TokenFactory) -> None:
+    assert client.http.post("/v1/waves", headers=auth("admin")).status_code == 400
+
+
+def test_body_over_the_limit_is_413(client: Client, auth: TokenFactory) -> None:
+    huge = body({"wave_id": "W1", "padding": "x" * 70_000})
+    response = client.http.post("/v1/waves", headers=auth("admin"), body=huge)
+    assert response.status_code == 413
+    assert response.json_body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_validation_failure_is_422_with_fields_and_no_echo(client: Client, auth: TokenFactory) -> None:
+    sent = {"wave_id": "secret value 3171234501900001", "quota": -1, "unexpected": 1}
+    response = client.http.post("/v1/waves", headers=auth("admin"), body=body(sent))
+    assert response.status_code == 422
+    error = response.json_body["error"]
+    assert {"wave_id", "quota", "opens_at", "unexpected"} <= set(error["fields"])
+    assert "3171234501900001" not in json.dumps(response.json_body)
+
+
+@pytest.fixture
+def broken_client() -> Client:
+    bp = Blueprint(__name__)
+
+    @route(bp, "/boom", methods=["GET"])
+    def boom() -> Response:
+        raise RuntimeError("database said: NIK 3171234501900001 exploded")
+
+    @route(bp, "/missing", methods=["GET"])
+    def missing() -> Response:
+        raise NotFound()
+
+    app = Chalice(app_name="broken")
+    app.register_blueprint(bp)
+    return Client(app)
+
+
+def test_an_unexpected_failure_is_a_500_that_leaks_nothing(broken_client: Client) -> None:
+    response = broken_client.http.get("/boom")
+    assert response.status_code == 500
+    assert response.json_body["error"]["code"] == "INTERNAL_ERROR"
+    assert "3171234501900001" not in response.body.decode()
+
+
+def test_a_domain_error_keeps_its_status(broken_client: Client) -> None:
+    response = broken_client.http.get("/missing")
+    assert (response.status_code, response.json_body["error"]["code"]) == (404, "NOT_FOUND")
