@@ -80,14 +80,14 @@ class LocalIssuer:
 
 def _serve(document: bytes) -> ThreadingHTTPServer:
     class JwksHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(document)))
             self.end_headers()
             self.wfile.write(document)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the local stack's console is for the operator."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), JwksHandler)

@@ -1,0 +1,123 @@
+"""The local stage's own routes (CONTRACT.md, "Running locally"): tokens, the clock, jobs on demand.
+
+Registered on the app by the local stack only, so no deployed stage can have them. Built from the
+app object at registration time rather than by importing `app`, which keeps `app.py` free of any
+knowledge of the local stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalice.app import Blueprint, Chalice, Response
+
+from chalicelib import clock
+from devstack.declarations import CONTRACT_JOBS, Declarations, job_function_names
+from devstack.issuer import LocalIssuer
+from devstack.jobs import Runtime
+
+log = logging.getLogger("devstack.routes")
+
+ROLES = ("participant", "office", "pemda", "platform", "partner", "admin")
+OPTIONAL_CLAIMS = ("province", "platform_id", "partner_id")
+# `curl -d` sends a form content type; these routes read JSON whatever the label says.
+CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+
+
+def dev_blueprint(app: Chalice, runtime: Runtime) -> Blueprint:
+    declarations = Declarations.of(app)
+    bp = Blueprint(__name__)
+
+    @bp.route("/dev/tokens", methods=["POST"], content_types=CONTENT_TYPES)
+    def devstack_tokens() -> Response:
+        return _answer(lambda: issue_token(runtime.issuer, _json_object(bp.current_request.raw_body)))
+
+    @bp.route("/dev/clock", methods=["POST"], content_types=CONTENT_TYPES)
+    def devstack_clock() -> Response:
+        return _answer(lambda: move_clock(_json_object(bp.current_request.raw_body)))
+
+    @bp.route("/dev/jobs/{job}", methods=["POST"], content_types=CONTENT_TYPES)
+    def devstack_jobs(job: str) -> Response:
+        return _answer(lambda: run_job(job, declarations, runtime))
+
+    return bp
+
+
+def issue_token(issuer: LocalIssuer, body: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, str] = {}
+    if body.get("role") not in ROLES:
+        fields["role"] = f"Harus salah satu dari: {', '.join(ROLES)}."
+    if not isinstance(body.get("sub"), str) or not body["sub"].strip():
+        fields["sub"] = "Wajib diisi."
+    for name in OPTIONAL_CLAIMS:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            fields[name] = "Harus berupa teks."
+    if fields:
+        raise Refused(422, "VALIDATION_FAILED", "Data token tidak valid.", fields)
+    return {"token": issuer.token({name: body.get(name) for name in ("role", "sub", *OPTIONAL_CLAIMS)})}
+
+
+def move_clock(body: dict[str, Any]) -> dict[str, Any]:
+    if "now" not in body:
+        raise Refused(422, "VALIDATION_FAILED", "Waktu tidak valid.", {"now": "Wajib ada (boleh null)."})
+    moment = None if body["now"] is None else _aware_time(body["now"])
+    clock.set_now(moment)
+    log.info("clock %s", moment.isoformat() if moment else "back to real time")
+    return {"now": moment.isoformat() if moment else None}
+
+
+def run_job(job: str, declarations: Declarations, runtime: Runtime) -> dict[str, Any]:
+    if job not in CONTRACT_JOBS:
+        raise Refused(404, "UNKNOWN_JOB", f"Job tidak dikenal; pilih salah satu: {', '.join(CONTRACT_JOBS)}.")
+    declared = declarations.job(job)
+    if declared is None:
+        names = ", ".join(job_function_names(job))
+        message = f"Aplikasi belum mendeklarasikan job {job} (fungsi terjadwal bernama {names})."
+        raise Refused(404, "JOB_NOT_DEPLOYED", message)
+    try:
+        return runtime.run_job(declared)
+    except Exception as error:
+        log.exception("job %s failed", job)
+        raise Refused(500, "JOB_FAILED", f"Job {job} gagal: {type(error).__name__}: {error}") from error
+
+
+class Refused(Exception):
+    """A request answered with the contract's error body instead of a result."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(code)
+        self.response = Response(
+            body={"error": {"code": code, "message": message, "fields": fields or {}}}, status_code=status
+        )
+
+
+def _answer(action: Callable[[], dict[str, Any]]) -> Response:
+    try:
+        return Response(body=action(), status_code=200)
+    except Refused as refused:
+        return refused.response
+
+
+def _aware_time(value: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        fields = {"now": "Harus waktu ISO 8601 dengan zona waktu, mis. 2021-03-01T00:00:00+07:00."}
+        raise Refused(422, "VALIDATION_FAILED", "Waktu tidak valid.", fields)
+    return moment
+
+
+def _json_object(raw: str | bytes | None) -> dict[str, Any]:
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise Refused(400, "MALFORMED_JSON", "Isi permintaan bukan JSON yang sah.") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "MALFORMED_JSON", "Isi permintaan harus objek JSON.")
+    return body

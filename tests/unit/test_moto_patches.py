@@ -1,0 +1,318 @@
+"""The local stack's moto patch keeps moto's transaction semantics and drops its whole-table copies.
+
+Scenarios run twice, against moto as shipped and against the patch, so a difference between
+the two shows up as a failing test, not as a local stack that disagrees with moto's tests.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import moto
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+
+from devstack import moto_patches
+
+REGION = "ap-southeast-3"
+DEFAULT_ACCOUNT_ID = "123456789012"
+TABLE = "items"
+GUARDS = "guards"
+
+Client = Any
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _moto_as_shipped() -> Iterator[None]:
+    """Every test starts from moto as shipped and leaves the process as it found it."""
+    before = DynamoDBBackend.__dict__["transact_write_items"]
+    moto_patches.remove()
+    yield
+    DynamoDBBackend.transact_write_items = before  # type: ignore[method-assign]
+
+
+@pytest.fixture(params=["moto", "patched"])
+def mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "patched":
+        undo = moto_patches.apply()
+        yield request.param
+        undo()
+    else:
+        yield request.param
+
+
+def _create_tables(client: Client, stream: bool = False) -> None:
+    extra: dict[str, Any] = (
+        {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+        if stream
+        else {}
+    )
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+    client.create_table(
+        TableName=GUARDS,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture
+def client(mode: str) -> Iterator[Client]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        _create_tables(dynamodb)
+        dynamodb.put_item(
+            TableName=TABLE, Item={"pk": {"S": "P#1"}, "sk": {"S": "PROFILE"}, "v": {"S": "old"}}
+        )
+        dynamodb.put_item(
+            TableName=TABLE, Item={"pk": {"S": "P#2"}, "sk": {"S": "PROFILE"}, "v": {"S": "gone"}}
+        )
+        dynamodb.put_item(TableName=GUARDS, Item={"pk": {"S": "NIK#taken"}, "participant_id": {"S": "1"}})
+        yield dynamodb
+
+
+def _everything(client: Client) -> dict[str, list[dict[str, Any]]]:
+    return {name: sorted(client.scan(TableName=name)["Items"], key=repr) for name in (TABLE, GUARDS)}
+
+
+def _new_profile(pk: str) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": TABLE,
+            "Item": {"pk": {"S": pk}, "sk": {"S": "PROFILE"}, "v": {"S": "new"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def _new_guard(pk: str) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": GUARDS,
+            "Item": {"pk": {"S": pk}, "participant_id": {"S": "3"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+UPDATE_P1 = {
+    "Update": {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": "P#1"}, "sk": {"S": "PROFILE"}},
+        "UpdateExpression": "SET v = :v",
+        "ConditionExpression": "v = :old",
+        "ExpressionAttributeValues": {":v": {"S": "updated"}, ":old": {"S": "old"}},
+    }
+}
+DELETE_P2 = {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "P#2"}, "sk": {"S": "PROFILE"}}}}
+
+
+def test_a_transaction_that_succeeds_writes_every_item(client: Client) -> None:
+    client.transact_write_items(
+        TransactItems=[_new_profile("P#3"), _new_guard("NIK#new"), UPDATE_P1, DELETE_P2]
+    )
+
+    assert _everything(client) == {
+        TABLE: sorted(
+            [
+                {"pk": {"S": "P#1"}, "sk": {"S": "PROFILE"}, "v": {"S": "updated"}},
+                {"pk": {"S": "P#3"}, "sk": {"S": "PROFILE"}, "v": {"S": "new"}},
+            ],
+            key=repr,
+        ),
+        GUARDS: sorted(
+            [
+                {"pk": {"S": "NIK#taken"}, "participant_id": {"S": "1"}},
+                {"pk": {"S": "NIK#new"}, "participant_id": {"S": "3"}},
+            ],
+            key=repr,
+        ),
+    }
+
+
+def test_a_failed_condition_on_the_third_item_changes_nothing(client: Client) -> None:
+    before = _everything(client)
+    taken = _new_guard("NIK#taken")
+    taken["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=[_new_profile("P#3"), UPDATE_P1, taken, DELETE_P2])
+
+    error = raised.value.response
+    assert error["Error"]["Code"] == "TransactionCanceledException"
+    assert [reason["Code"] for reason in error["CancellationReasons"]] == [
+        "None",
+        "None",
+        "ConditionalCheckFailed",
+        "None",
+    ]
+    assert error["CancellationReasons"][2]["Item"] == {"pk": {"S": "NIK#taken"}, "participant_id": {"S": "1"}}
+    assert _everything(client) == before
+    assert "Item" not in client.get_item(TableName=TABLE, Key={"pk": {"S": "P#3"}, "sk": {"S": "PROFILE"}})
+
+
+def test_two_operations_on_one_item_are_rejected_and_roll_back(client: Client) -> None:
+    before = _everything(client)
+
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(
+            TransactItems=[_new_guard("NIK#new"), _new_profile("P#3"), _new_profile("P#3")]
+        )
+
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert _everything(client) == before
+
+
+def test_a_missing_table_cancels_with_its_reason(client: Client) -> None:
+    before = _everything(client)
+    missing = {"Delete": {"TableName": "no-such-table", "Key": {"pk": {"S": "x"}}}}
+
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=[_new_guard("NIK#new"), _new_profile("P#3"), missing])
+
+    error = raised.value.response
+    assert error["Error"]["Code"] == "TransactionCanceledException"
+    assert [reason["Code"] for reason in error["CancellationReasons"]] == [
+        "None",
+        "None",
+        "ResourceNotFoundException",
+    ]
+    assert _everything(client) == before
+
+
+def test_a_cancelled_transaction_leaves_no_trace_in_the_item_store(client: Client) -> None:
+    """Reads on a sort-key table leave empty partitions behind; moto's copy never showed them."""
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(TABLE)
+    partitions = set(table.items)
+
+    with pytest.raises(ClientError):
+        client.transact_write_items(TransactItems=[_new_profile("P#3"), _new_guard("NIK#taken")])
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(TABLE)
+    assert set(table.items) == partitions
+
+
+def test_a_cancelled_transaction_leaves_no_stream_records(mode: str) -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _create_tables(client, stream=True)
+        client.put_item(TableName=TABLE, Item={"pk": {"S": "P#1"}, "sk": {"S": "PROFILE"}, "v": {"S": "old"}})
+        client.put_item(TableName=GUARDS, Item={"pk": {"S": "NIK#taken"}})
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(TABLE).stream_shard
+        assert shard is not None
+        records = [record.to_json() for record in shard.items]
+
+        with pytest.raises(ClientError):
+            client.transact_write_items(
+                TransactItems=[_new_profile("P#3"), UPDATE_P1, _new_guard("NIK#taken")]
+            )
+
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(TABLE).stream_shard
+        assert shard is not None
+        assert [record.to_json() for record in shard.items] == records
+
+
+def test_the_installed_moto_is_the_one_the_patch_was_reviewed_against() -> None:
+    """Fails on a moto upgrade: review devstack/moto_patches.py, then move the pins."""
+    assert moto.__version__ == moto_patches.PINNED_VERSION == "5.2.5"
+    moto_patches.check_pin()
+
+
+def test_apply_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(moto, "__version__", "5.2.6")
+
+    with pytest.raises(RuntimeError, match=r"devstack/moto_patches\.py"):
+        moto_patches.apply()
+    assert not moto_patches.is_applied()
+
+
+def test_apply_refuses_changed_moto_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(moto_patches.PINNED_SOURCES, "Table.put_item", "0" * 64)
+
+    with pytest.raises(RuntimeError, match=r"Table\.put_item.*devstack/moto_patches\.py"):
+        moto_patches.apply()
+    assert not moto_patches.is_applied()
+
+
+def test_apply_is_idempotent_and_undoable() -> None:
+    original = DynamoDBBackend.transact_write_items
+    undo = moto_patches.apply()
+    try:
+        assert moto_patches.apply() is undo
+        assert moto_patches.is_applied()
+    finally:
+        undo()
+    assert DynamoDBBackend.transact_write_items is original
+
+
+def _seed(client: Client, count: int) -> None:
+    for start in range(0, count, 25):
+        client.batch_write_item(
+            RequestItems={
+                TABLE: [
+                    {
+                        "PutRequest": {
+                            "Item": {"pk": {"S": f"P#{i}"}, "sk": {"S": "PROFILE"}, "v": {"S": "x" * 100}}
+                        }
+                    }
+                    for i in range(start, min(start + 25, count))
+                ]
+            }
+        )
+
+
+def _median_seconds(client: Client, samples: int) -> float:
+    timings = []
+    for _ in range(samples):
+        items = [_new_profile(f"P#{uuid.uuid4().hex}") for _ in range(4)]
+        started = time.perf_counter()
+        client.transact_write_items(TransactItems=items)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def test_a_transaction_on_a_large_table_is_ten_times_cheaper_patched() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _create_tables(client)
+        _seed(client, 5_000)
+        _median_seconds(client, 1)
+
+        unpatched = _median_seconds(client, 3)
+        undo = moto_patches.apply()
+        try:
+            patched = _median_seconds(client, 7)
+        finally:
+            undo()
+
+    assert unpatched >= 10 * patched, f"moto {unpatched * 1000:.1f} ms, patched {patched * 1000:.1f} ms"
