@@ -33,14 +33,14 @@ pytest: install
 
 package: install
 	rm -rf build/$(STAGE)
-	$(VENV)/bin/chalice package --stage $(STAGE) --merge-template infra/resources.json build/$(STAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-southeast-3} $(VENV)/bin/chalice package --stage $(STAGE) --merge-template infra/resources.json build/$(STAGE)
 	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json
 
 seed: install
 	$(PY) -m devstack.seed --participants $(N)
 
 bench: install
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -3,8 +3,10 @@
 from chalice.app import Chalice, ConvertToMiddleware
 
 from chalicelib.observability import logger
+from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
 
 app = Chalice(app_name="prakerja")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_blueprint(registration)
+app.register_blueprint(registration_jobs)

@@ -9,12 +9,15 @@ done in the view layer rather than in an API Gateway authorizer because the cont
 
 from __future__ import annotations
 
+import binascii
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, get_args
 
 import jwt
+from jwt.utils import base64url_decode
 
 from chalicelib.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from chalicelib.settings import settings
@@ -38,6 +41,15 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=3600, timeout=5)
 
 
+def _key_id(token: str) -> str:
+    """The `kid` from the token's header segment alone: PyJWT's own helper validates and decodes the
+    whole token, and the whole token is verified right after anyway (a tenth of a request's CPU)."""
+    header = json.loads(base64url_decode(token.partition(".")[0]))
+    if not isinstance(header, dict):
+        raise jwt.DecodeError("header is not an object")
+    return str(header.get("kid"))
+
+
 def _claim(claims: Mapping[str, Any], name: str) -> str | None:
     value = claims.get(name, claims.get(f"custom:{name}"))
     return str(value) if value not in (None, "") else None
@@ -56,7 +68,7 @@ def authenticate(headers: Mapping[str, str]) -> Caller:
         raise Unauthenticated()
     config = settings()
     try:
-        key = _jwks_client(config.jwks_url).get_signing_key_from_jwt(token.strip())
+        key = _jwks_client(config.jwks_url).get_signing_key(_key_id(token.strip()))
         claims = jwt.decode(
             token.strip(),
             key.key,
@@ -67,7 +79,7 @@ def authenticate(headers: Mapping[str, str]) -> Caller:
         )
     except jwt.PyJWKClientConnectionError as error:
         raise ServiceUnavailable() from error
-    except (jwt.PyJWTError, ValueError) as error:
+    except (jwt.PyJWTError, ValueError, binascii.Error) as error:
         raise Unauthenticated() from error
     role = _role(claims)
     if role is None:

@@ -35,6 +35,9 @@ class Settings(BaseModel):
     hash_key: SecretStr | None = None
     hash_key_parameter: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    registry_url: str = ""
+    registry_rate_per_second: int = Field(default=20, gt=0)
+    registry_daily_cap: int = Field(default=500_000, gt=0)
     programme_config: str = "chalicelib/programme.json"
 
     @property
@@ -65,6 +68,9 @@ _ENVIRONMENT = {
     "hash_key": "HASH_KEY",
     "hash_key_parameter": "HASH_KEY_PARAMETER",
     "max_body_bytes": "MAX_BODY_BYTES",
+    "registry_url": "REGISTRY_URL",
+    "registry_rate_per_second": "REGISTRY_RATE_PER_SECOND",
+    "registry_daily_cap": "REGISTRY_DAILY_CAP",
     "programme_config": "PROGRAMME_CONFIG",
 }
 
@@ -91,6 +97,7 @@ class Programme(BaseModel):
     survey_reward: int = Field(ge=0)
     timezone_offset: str
     ineligible_declarations: tuple[str, ...]
+    priority_cohorts: tuple[str, ...] = ()
 
 
 @cache

@@ -25,7 +25,7 @@ from typing import IO, Any
 import boto3
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import LocalDevServer, create_local_server
+from chalice.local import LocalDevServer, ThreadedHTTPServer, create_local_server
 
 from chalicelib import clock
 from chalicelib.settings import Settings
@@ -43,6 +43,7 @@ from devstack.schedule import Scheduler
 
 log = logging.getLogger("devstack")
 
+LISTEN_BACKLOG = 512
 REGION = Settings().region
 ENDPOINT_START_TIMEOUT_SECONDS = 30.0
 ENDPOINT_STOP_TIMEOUT_SECONDS = 5.0
@@ -158,6 +159,8 @@ def _serve(
     )
     runner = JobRunner(activity, contexts, REGION, clock.now)
     app.register_blueprint(dev_blueprint(app, Runtime(issuer, runner, relay)))
+    # socketserver's default backlog of 5 resets connections under a registration spike's load.
+    ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
     server = create_local_server(app, config, HOST, options.api_port)
     running.callback(server.server.server_close)
     threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()

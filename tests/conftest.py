@@ -38,7 +38,7 @@ os.environ.update(
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from tests.infra import create_tables  # noqa: E402
+from tests.infra import create_queues, create_tables  # noqa: E402
 
 
 @pytest.fixture
@@ -48,6 +48,7 @@ def aws() -> Iterator[None]:
         import boto3
 
         create_tables(boto3.client("dynamodb"))
+        create_queues(boto3.client("sqs"))
         yield
 
 
@@ -57,6 +58,77 @@ def client(aws: None) -> Iterator[Client]:
 
     with Client(app, stage_name="local") as test_client:
         yield test_client
+
+
+def run_job(client: Client, job: str) -> Any:
+    """Run a scheduled job once, then deliver its queued work until every queue is empty."""
+    event = client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    summary = client.lambda_.invoke(job, event).payload
+    drain(client)
+    return summary
+
+
+def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS trigger gives a handler for one received message."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "ap-southeast-3",
+            }
+        ]
+    }
+
+
+def drain(client: Client) -> int:
+    """Deliver queued messages to the app's queue handlers, as Lambda's SQS trigger would
+    (a handler that raises leaves its message on the queue, and the error reaches the test)."""
+    import boto3
+
+    from app import app
+
+    sqs = boto3.client("sqs")
+    handlers = {source.queue: source.name for source in app.event_sources if hasattr(source, "queue")}
+    delivered = 0
+    while True:
+        moved = 0
+        for queue, handler in handlers.items():
+            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+            for message in received.get("Messages", []):
+                client.lambda_.invoke(handler, sqs_event(message, arn))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+        delivered += moved
+        if not moved:
+            return delivered
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Change settings for one test as the environment would: `configure(REGISTRY_URL=...)`."""
+    from chalicelib.settings import settings
+
+    def apply(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    settings.cache_clear()
 
 
 TokenFactory = Callable[..., dict[str, str]]

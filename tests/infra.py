@@ -44,3 +44,12 @@ def table_definitions(stage: str) -> list[dict[str, Any]]:
 def create_tables(dynamodb: Any, stage: str = "local") -> None:
     for definition in table_definitions(stage):
         dynamodb.create_table(**definition)
+
+
+def create_queues(sqs: Any, stage: str = "local") -> dict[str, str]:
+    """Every queue of the template, without redrive (tests fail loudly instead); name → URL."""
+    urls = {}
+    for body in resources("AWS::SQS::Queue").values():
+        name = _name(body["Properties"]["QueueName"], stage)
+        urls[name] = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return urls

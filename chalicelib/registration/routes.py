@@ -6,9 +6,10 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.auth import require
 from chalicelib.http import created, idempotent, parse, respond, route
+from chalicelib.observability import mask
 from chalicelib.registration import service
-from chalicelib.registration.schemas import WaveRequest, WaveView
-from chalicelib.registration.store import Wave
+from chalicelib.registration.model import Event, Participant, Wave
+from chalicelib.registration.schemas import RegistrationRequest, WaveRequest, WaveView
 
 bp = Blueprint(__name__)
 
@@ -36,3 +37,69 @@ def create_wave() -> Response:
     return idempotent(
         bp, f"waves:{admin.sub}", lambda: created(_view(service.create_wave(request, admin=admin.sub)))
     )
+
+
+def participant_view(participant: Participant) -> dict[str, object]:
+    """The contract's participant record; identity numbers masked to their last four digits."""
+    return {
+        "participant_id": participant.participant_id,
+        "status": participant.status.value,
+        "verification": participant.verification.value,
+        "nik": mask(participant.nik),
+        "kk_number": mask(participant.kk_number),
+        "full_name": participant.full_name,
+        "province_code": participant.province_code,
+        "regency_code": participant.regency_code,
+        "cohorts": list(participant.cohorts),
+        "wave_id": participant.wave_id,
+        "registered_at": participant.registered_at.isoformat(),
+    }
+
+
+@route(bp, "/v1/registrations", methods=["POST"])
+def register() -> Response:
+    caller = require(bp.current_request.headers, "participant")
+    request = parse(RegistrationRequest, bp.current_request.raw_body)
+    participant = service.register(request, account=caller.sub)
+    return created({"participant_id": participant.participant_id, "status": participant.status.value})
+
+
+@route(bp, "/v1/participants/me", methods=["GET"])
+def own_record() -> Response:
+    caller = require(bp.current_request.headers, "participant")
+    return respond(participant_view(service.own_record(caller.sub)))
+
+
+@route(bp, "/v1/waves/{wave_id}/applications", methods=["POST"])
+def apply(wave_id: str) -> Response:
+    caller = require(bp.current_request.headers, "participant")
+    participant = service.apply_to_wave(caller.sub, wave_id)
+    return created(
+        {"participant_id": participant.participant_id, "wave_id": wave_id, "status": participant.status.value}
+    )
+
+
+@route(bp, "/v1/waves/{wave_id}/selection", methods=["POST"])
+def start_selection(wave_id: str) -> Response:
+    admin = require(bp.current_request.headers, "admin")
+    wave = service.request_selection(wave_id, admin.sub)
+    return respond({"wave_id": wave.wave_id, "selection": wave.selection.value}, status=202)
+
+
+@route(bp, "/v1/participants/{participant_id}", methods=["GET"])
+def participant_record(participant_id: str) -> Response:
+    caller = require(bp.current_request.headers, "admin", "office", "pemda")
+    participant, trail = service.record_for(participant_id, caller)
+    return respond(participant_view(participant) | {"audit_trail": [_event_view(event) for event in trail]})
+
+
+def _event_view(event: Event) -> dict[str, object]:
+    return {
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "status_from": event.status_from,
+        "status_to": event.status_to,
+        "reason": event.reason,
+        "details": event.details,
+    }

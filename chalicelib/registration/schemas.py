@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Self
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from chalicelib.registration.provinces import is_province
+
+Education = Literal["NONE", "SD", "SMP", "SMA", "SMK", "D1", "D2", "D3", "D4", "S1", "S2", "S3"]
+EmploymentStatus = Literal["UNEMPLOYED", "LAID_OFF", "FURLOUGHED", "EMPLOYED", "SELF_EMPLOYED"]
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '’.,-]+[^\W\d_]+)*\.?$")
+
+
+def indonesian_mobile(value: str) -> str:
+    """`08…`, `628…` or `+628…` as `+628…`; anything that is not an Indonesian mobile is refused."""
+    text = value.strip()
+    if text.startswith("62"):
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, "ID")
+    except phonenumbers.NumberParseException as error:
+        raise ValueError("bukan nomor telepon") from error
+    if (
+        phonenumbers.region_code_for_number(number) != "ID"
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        raise ValueError("bukan nomor ponsel Indonesia")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def person_name(value: str) -> str:
+    collapsed = " ".join(value.split())
+    if not _NAME.match(collapsed):
+        raise ValueError("nama hanya boleh berisi huruf, spasi, titik, koma, tanda hubung dan apostrof")
+    return collapsed
+
+
+Phone = Annotated[str, StringConstraints(max_length=20), AfterValidator(indonesian_mobile)]
+FullName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(person_name)]
+IdentityNumber = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
 
 MAX_QUOTA = 20_000_000
 
@@ -47,3 +92,46 @@ class WaveView(BaseModel):
     quota: int
     province_quotas: dict[str, int]
     applications_open: bool
+
+
+class Declarations(BaseModel):
+    """What the applicant declares about themselves (DESIGN.md, "Eligibility")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student: bool = Field(strict=True)
+    civil_servant: bool = Field(strict=True)
+    military_police: bool = Field(strict=True)
+    village_official: bool = Field(strict=True)
+    legislator: bool = Field(strict=True)
+    soe_executive: bool = Field(strict=True)
+
+
+class RegistrationRequest(BaseModel):
+    """The registration body. NIK and KK are checked by the rules, which name what is wrong."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    nik: IdentityNumber
+    kk_number: IdentityNumber
+    full_name: FullName
+    birth_date: date
+    gender: Literal["M", "F"]
+    email: Annotated[EmailStr, StringConstraints(max_length=254)]
+    phone: Phone
+    province_code: Annotated[str, Field(pattern=r"^\d{2}$")]
+    regency_code: Annotated[str, Field(pattern=r"^\d{4}$")]
+    education: Education
+    employment_status: EmploymentStatus
+    declarations: Declarations
+
+    @model_validator(mode="after")
+    def _known_province(self) -> Self:
+        if not is_province(self.province_code):
+            raise ValueError("unknown province_code")
+        return self
+
+
+class RegistrationResponse(BaseModel):
+    participant_id: str
+    status: str

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from chalicelib import clock
-from chalicelib.errors import Conflict
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta, timezone
+from typing import Any
+
+from chalicelib import clock, queues
+from chalicelib.auth import PROVINCIAL_ROLES, Caller
+from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.observability import logger
-from chalicelib.registration import store
-from chalicelib.registration.schemas import WaveRequest
-from chalicelib.registration.store import Wave
+from chalicelib.registration import rules, selection, store
+from chalicelib.registration.model import Event, Participant, SelectionState, Status, Verification, Wave
+from chalicelib.registration.schemas import RegistrationRequest, WaveRequest
+from chalicelib.settings import programme
+from chalicelib.storage import pii_key
 
 
 class WaveExists(Conflict):
@@ -22,6 +34,7 @@ def create_wave(request: WaveRequest, admin: str) -> Wave:
         closes_at=request.closes_at,
         quota=request.quota,
         province_quotas=dict(request.province_quotas),
+        seed=secrets.token_hex(16),
     )
     if not store.add_wave(wave, created_by=admin):
         raise WaveExists()
@@ -35,3 +48,280 @@ def list_waves() -> list[Wave]:
 
 def applications_open(wave: Wave) -> bool:
     return wave.accepts_applications(clock.now())
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
+class DuplicateNik(Conflict):
+    code = "DUPLICATE_NIK"
+    message = "NIK ini sudah terdaftar."
+
+
+class DuplicateEmail(Conflict):
+    code = "DUPLICATE_EMAIL"
+    message = "Alamat e-mail ini sudah terdaftar."
+
+
+class DuplicatePhone(Conflict):
+    code = "DUPLICATE_PHONE"
+    message = "Nomor ponsel ini sudah terdaftar."
+
+
+class AlreadyRegistered(Conflict):
+    code = "ALREADY_REGISTERED"
+    message = "Akun ini sudah mendaftar dengan data lain."
+
+
+class NotEligible(ValidationFailed):
+    code = "NOT_ELIGIBLE"
+    message = "Anda tidak memenuhi syarat peserta Kartu Prakerja."
+
+
+class NotRegistered(NotFound):
+    code = "NOT_REGISTERED"
+    message = "Akun ini belum terdaftar sebagai peserta."
+
+
+# Checked in this order when several claims are taken at once: the caller's own account first
+# (a retry), then the identity number, then the contact details.
+_DUPLICATES: dict[str, type[Conflict]] = {
+    "ACCOUNT": AlreadyRegistered,
+    "NIK": DuplicateNik,
+    "EMAIL": DuplicateEmail,
+    "PHONE": DuplicatePhone,
+}
+
+
+def programme_today() -> date:
+    """Today in the programme's timezone (WIB): ages and deadlines are counted in Jakarta."""
+    hours, _, minutes = programme().timezone_offset.lstrip("+").partition(":")
+    offset = timezone(timedelta(hours=int(hours), minutes=int(minutes or 0)))
+    return clock.now().astimezone(offset).date()
+
+
+def participant_id_for(account: str) -> str:
+    """One participant per account: the id is derived from the account, never chosen twice."""
+    return str(uuid.UUID(pii_key("ACCOUNT", account).partition("#")[2][:32]))
+
+
+def check_identity(request: RegistrationRequest, today: date) -> None:
+    """Every rule an identity must pass, online or offline; raises the contract's error."""
+    if request.birth_date > today:
+        raise ValidationFailed(fields={"birth_date": "tanggal lahir di masa depan"})
+    try:
+        rules.check_nik_matches(
+            request.nik,
+            birth_date=request.birth_date,
+            gender=request.gender,
+            province_code=request.province_code,
+            regency_code=request.regency_code,
+        )
+        rules.check_kk(request.kk_number)
+    except rules.IdentityError as error:
+        raise ValidationFailed(error.reason, code=error.code, fields={error.field: error.reason}) from error
+    refused = rules.eligibility(
+        programme(), birth_date=request.birth_date, declarations=request.declarations.model_dump(), on=today
+    )
+    if refused is not None:
+        raise NotEligible(fields={"rule": refused.rule})
+
+
+def register(request: RegistrationRequest, account: str, channel: str = "ONLINE") -> Participant:
+    """Register the account's holder; the same request again returns the same participant."""
+    check_identity(request, programme_today())
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
+    participant = Participant(
+        participant_id=participant_id_for(account),
+        nik=request.nik,
+        kk_number=request.kk_number,
+        full_name=request.full_name,
+        birth_date=request.birth_date,
+        gender=request.gender,
+        email=request.email.lower(),
+        phone=request.phone,
+        province_code=request.province_code,
+        regency_code=request.regency_code,
+        education=request.education,
+        employment_status=request.employment_status,
+        declarations=request.declarations.model_dump(),
+        registered_at=clock.now(),
+        registered_by=account,
+        channel=channel,
+        fingerprint=pii_key("REGISTRATION", canonical),
+    )
+    try:
+        store.add_registration(participant)
+    except store.Claimed as claimed:
+        existing = claimed.existing
+        if existing is not None and existing.fingerprint == participant.fingerprint:
+            return existing
+        first = next(kind for kind in _DUPLICATES if kind in claimed.kinds)
+        logger.info(
+            "registration refused", extra={"reason": first, "province_code": participant.province_code}
+        )
+        raise _DUPLICATES[first]() from claimed
+    logger.info(
+        "registered",
+        extra={"participant_id": participant.participant_id, "province_code": participant.province_code},
+    )
+    return participant
+
+
+def record_for(participant_id: str, caller: Caller) -> tuple[Participant, list[Event]]:
+    """A participant's record with its audit trail, for an admin or the office or Pemda of its province."""
+    found = store.participant(participant_id)
+    if found is None:
+        raise NotFound("Peserta tidak ditemukan.", code="PARTICIPANT_NOT_FOUND")
+    if caller.role in PROVINCIAL_ROLES and caller.province != found.province_code:
+        raise Forbidden("Anda hanya berhak atas data provinsi Anda.", code="WRONG_PROVINCE")
+    registered = Event(
+        at=found.registered_at,
+        actor=found.registered_by,
+        action="REGISTERED",
+        status_from=None,
+        status_to=Status.REGISTERED.value,
+        details={"channel": found.channel},
+    )
+    return found, [registered, *store.events(participant_id)]
+
+
+def own_record(account: str) -> Participant:
+    found = store.participant(participant_id_for(account))
+    if found is None:
+        raise NotRegistered()
+    return found
+
+
+# --- applications -------------------------------------------------------------------------------
+
+
+class WaveNotFound(NotFound):
+    code = "WAVE_NOT_FOUND"
+    message = "Gelombang tidak ditemukan."
+
+
+class WaveClosed(ValidationFailed):
+    code = "WAVE_CLOSED"
+    message = "Pendaftaran gelombang ini tidak sedang dibuka."
+
+
+class AlreadyApplied(Conflict):
+    code = "ALREADY_APPLIED"
+    message = "Anda sudah mendaftar pada sebuah gelombang yang belum diumumkan."
+
+
+class AlreadySelected(Conflict):
+    code = "ALREADY_SELECTED"
+    message = "Anda sudah menjadi penerima Kartu Prakerja."
+
+
+class Revoked(Conflict):
+    code = "REVOKED"
+    message = "Kepesertaan Anda telah dicabut; Anda tidak dapat mendaftar lagi."
+
+
+_MAY_APPLY = {Status.REGISTERED, Status.NOT_SELECTED}
+_ATTEMPTS = 3
+
+
+def rank_in(wave: Wave, participant_id: str) -> str:
+    """The participant's place in the wave's random order: reproducible from the wave's seed alone."""
+    return hmac.new(wave.seed.encode(), participant_id.encode(), hashlib.sha256).hexdigest()
+
+
+def _refuse_application(participant: Participant, wave: Wave, today: date) -> None:
+    if participant.status is Status.REVOKED:
+        raise Revoked()
+    if participant.status is Status.APPLIED:
+        raise AlreadyApplied()
+    if participant.status not in _MAY_APPLY:
+        raise AlreadySelected()
+    if not wave.accepts_applications(clock.now()):
+        raise WaveClosed()
+    if participant.verification is Verification.NIK_REJECTED:
+        raise NotEligible(fields={"rule": "nik_verification"})
+    refused = rules.eligibility(
+        programme(), birth_date=participant.birth_date, declarations=participant.declarations, on=today
+    )
+    if refused is not None:
+        raise NotEligible(fields={"rule": refused.rule})
+
+
+def apply_to_wave(account: str, wave_id: str, actor: str | None = None) -> Participant:
+    """The account's participant applies to the wave; checked again if their record moved meanwhile."""
+    wave = store.wave(wave_id)
+    if wave is None:
+        raise WaveNotFound()
+    for _ in range(_ATTEMPTS):
+        participant = own_record(account)
+        _refuse_application(participant, wave, programme_today())
+        priority = bool(set(participant.cohorts) & set(programme().priority_cohorts))
+        event = Event(
+            at=clock.now(),
+            actor=actor or account,
+            action="APPLIED",
+            status_from=participant.status.value,
+            status_to=Status.APPLIED.value,
+            details={"wave_id": wave.wave_id},
+        )
+        try:
+            store.add_application(
+                participant, wave, rank_in(wave, participant.participant_id), priority, event
+            )
+        except selection.StaleParticipant:
+            continue
+        logger.info("applied", extra={"participant_id": participant.participant_id, "wave_id": wave_id})
+        return own_record(account)
+    raise Conflict("Data Anda sedang berubah; coba lagi.", code="CONCURRENT_UPDATE")
+
+
+# --- selection ----------------------------------------------------------------------------------
+
+
+class WaveStillOpen(Conflict):
+    code = "WAVE_OPEN"
+    message = "Seleksi hanya dapat dimulai setelah pendaftaran gelombang ditutup."
+
+
+def request_selection(wave_id: str, admin: str) -> Wave:
+    """Ask for the wave's selection; the selection job picks it up. Asking again changes nothing."""
+    wave = store.wave(wave_id)
+    if wave is None:
+        raise WaveNotFound()
+    if clock.now() < wave.closes_at:
+        raise WaveStillOpen()
+    if store.set_selection(wave_id, SelectionState.REQUESTED, {SelectionState.NOT_STARTED}, by=admin):
+        logger.info("selection requested", extra={"wave_id": wave_id})
+    return store.wave(wave_id) or wave
+
+
+def start_requested_selections() -> dict[str, Any]:
+    """Fan every requested wave out to one selection message per pool (province or nation).
+
+    Messages go out before the wave is marked running, so a crash in between only sends them
+    again, and a pool's selection runs safely twice (see `selection.select_pool`).
+    """
+    started = []
+    for wave in store.waves():
+        if wave.selection is not SelectionState.REQUESTED:
+            continue
+        queues.send_all("selection", ({"wave_id": wave.wave_id, "pool": pool} for pool in wave.pools()))
+        store.set_selection(wave.wave_id, SelectionState.RUNNING, {SelectionState.REQUESTED})
+        started.append(wave.wave_id)
+    return {"waves_started": started}
+
+
+def continue_selection(wave_id: str, pool: str, has_time: Callable[[], bool]) -> dict[str, Any]:
+    """Select in one pool until done or out of time; hands the rest on, and closes the wave at the end."""
+    wave = store.wave(wave_id)
+    if wave is None or wave.selection is SelectionState.DONE:
+        return {"wave_id": wave_id, "pool": pool, "skipped": True}
+    selections = store.DynamoSelectionStore()
+    checkpoint = selection.select_pool(selections, wave, pool, has_time)
+    if not checkpoint.done:
+        queues.send("selection", {"wave_id": wave_id, "pool": pool})
+    elif selections.pools_done(wave_id, len(wave.pools())):
+        store.set_selection(wave_id, SelectionState.DONE, {SelectionState.RUNNING})
+        logger.info("selection done", extra={"wave_id": wave_id})
+    return {"wave_id": wave_id, "pool": pool, "selected": checkpoint.selected, "done": checkpoint.done}

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
+from functools import cache
+from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.connection import Connection
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
-from chalicelib.storage import WaveItem
+from chalicelib.registration.model import Event, Participant, SelectionState, Status, Verification, Wave
+from chalicelib.registration.selection import PARTITIONS, Checkpoint, Decision, StaleParticipant
+from chalicelib.storage import GuardItem, JobItem, OutboxItem, ParticipantItem, WaveItem, pii_key
 
 # All waves share one partition: there are a handful a year, and listing them is one query.
 WAVES_PARTITION = "WAVES"
-
-
-@dataclass(frozen=True)
-class Wave:
-    wave_id: str
-    opens_at: datetime
-    closes_at: datetime
-    quota: int
-    province_quotas: dict[str, int]
-
-    def accepts_applications(self, moment: datetime) -> bool:
-        return self.opens_at <= moment < self.closes_at
 
 
 class _WaveRecord(WaveItem):
@@ -33,6 +32,9 @@ class _WaveRecord(WaveItem):
     quota = NumberAttribute()
     province_quotas = JSONAttribute(default=dict)
     created_by = UnicodeAttribute()
+    seed = UnicodeAttribute()
+    selection = UnicodeAttribute(default=SelectionState.NOT_STARTED.value)
+    selection_requested_by = UnicodeAttribute(null=True)
 
 
 def add_wave(wave: Wave, created_by: str) -> bool:
@@ -45,6 +47,8 @@ def add_wave(wave: Wave, created_by: str) -> bool:
         quota=wave.quota,
         province_quotas=dict(wave.province_quotas),
         created_by=created_by,
+        seed=wave.seed,
+        selection=wave.selection.value,
     )
     try:
         record.save(condition=_WaveRecord.pk.does_not_exist())
@@ -55,12 +59,601 @@ def add_wave(wave: Wave, created_by: str) -> bool:
     return True
 
 
+def _wave(record: _WaveRecord) -> Wave:
+    return Wave(
+        wave_id=record.sk,
+        opens_at=record.opens_at,
+        closes_at=record.closes_at,
+        quota=int(record.quota),
+        province_quotas={code: int(value) for code, value in record.province_quotas.items()},
+        seed=record.seed,
+        selection=SelectionState(record.selection),
+    )
+
+
 def waves() -> Iterator[Wave]:
-    for record in _WaveRecord.query(WAVES_PARTITION):
-        yield Wave(
-            wave_id=record.sk,
-            opens_at=record.opens_at,
-            closes_at=record.closes_at,
-            quota=int(record.quota),
-            province_quotas={code: int(value) for code, value in record.province_quotas.items()},
+    return (_wave(record) for record in _WaveRecord.query(WAVES_PARTITION))
+
+
+def wave(wave_id: str) -> Wave | None:
+    try:
+        return _wave(_WaveRecord.get(WAVES_PARTITION, wave_id))
+    except _WaveRecord.DoesNotExist:
+        return None
+
+
+def set_selection(
+    wave_id: str, state: SelectionState, expected: set[SelectionState], by: str | None = None
+) -> bool:
+    """Move a wave's selection to `state` if it is in one of the `expected` states."""
+    record = _WaveRecord(WAVES_PARTITION, wave_id)
+    actions: list[Action] = [_WaveRecord.selection.set(state.value)]
+    if by is not None:
+        actions.append(_WaveRecord.selection_requested_by.set(by))
+    try:
+        record.update(
+            actions=actions,
+            condition=_WaveRecord.pk.exists()
+            & _WaveRecord.selection.is_in(*(state.value for state in expected)),
         )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+# --- participants -------------------------------------------------------------------------------
+
+PROFILE = "PROFILE"
+# Pending identity checks are found through a sparse index spread over shards, so that no index
+# partition takes every registration of a spike.
+VERIFICATION_SHARDS = 16
+
+
+def participant_key(participant_id: str) -> str:
+    return f"P#{participant_id}"
+
+
+def verification_shard_key(participant_id: str) -> str:
+    return f"VERIFY#{int(participant_id[:4], 16) % VERIFICATION_SHARDS:02d}"
+
+
+class _ProfileRecord(ParticipantItem):
+    participant_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    verification = UnicodeAttribute()
+    nik = UnicodeAttribute()
+    kk_number = UnicodeAttribute()
+    full_name = UnicodeAttribute()
+    birth_date = UnicodeAttribute()
+    gender = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute()
+    province_code = UnicodeAttribute()
+    regency_code = UnicodeAttribute()
+    education = UnicodeAttribute()
+    employment_status = UnicodeAttribute()
+    declarations = JSONAttribute()
+    registered_at = UTCDateTimeAttribute()
+    registered_by = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    fingerprint = UnicodeAttribute()
+    wave_id = UnicodeAttribute(null=True)
+    cohorts = JSONAttribute(default=list)
+    verification_reason = UnicodeAttribute(null=True)
+    verification_dispatched_at = UTCDateTimeAttribute(null=True)
+    selected_wave = UnicodeAttribute(null=True)
+    balance = NumberAttribute(null=True)
+    purchase_deadline = UTCDateTimeAttribute(null=True)
+    version = NumberAttribute()
+
+
+class _GuardRecord(GuardItem):
+    pass
+
+
+def _record(participant: Participant) -> _ProfileRecord:
+    record = _ProfileRecord(
+        participant_key(participant.participant_id),
+        PROFILE,
+        participant_id=participant.participant_id,
+        status=participant.status.value,
+        verification=participant.verification.value,
+        nik=participant.nik,
+        kk_number=participant.kk_number,
+        full_name=participant.full_name,
+        birth_date=participant.birth_date.isoformat(),
+        gender=participant.gender,
+        email=participant.email,
+        phone=participant.phone,
+        province_code=participant.province_code,
+        regency_code=participant.regency_code,
+        education=participant.education,
+        employment_status=participant.employment_status,
+        declarations=participant.declarations,
+        registered_at=participant.registered_at,
+        registered_by=participant.registered_by,
+        channel=participant.channel,
+        fingerprint=participant.fingerprint,
+        wave_id=participant.wave_id,
+        cohorts=list(participant.cohorts),
+        version=participant.version,
+    )
+    if participant.verification is Verification.PENDING:
+        record.gsi2pk = verification_shard_key(participant.participant_id)
+        record.gsi2sk = f"{participant.registered_at.isoformat()}#{participant.participant_id}"
+    return record
+
+
+def _participant(record: _ProfileRecord) -> Participant:
+    return Participant(
+        participant_id=record.participant_id,
+        nik=record.nik,
+        kk_number=record.kk_number,
+        full_name=record.full_name,
+        birth_date=date.fromisoformat(record.birth_date),
+        gender=record.gender,
+        email=record.email,
+        phone=record.phone,
+        province_code=record.province_code,
+        regency_code=record.regency_code,
+        education=record.education,
+        employment_status=record.employment_status,
+        declarations=dict(record.declarations),
+        registered_at=record.registered_at,
+        registered_by=record.registered_by,
+        channel=record.channel,
+        fingerprint=record.fingerprint,
+        status=Status(record.status),
+        verification=Verification(record.verification),
+        wave_id=record.wave_id,
+        cohorts=tuple(record.cohorts),
+        selected_wave=record.selected_wave,
+        balance=None if record.balance is None else int(record.balance),
+        purchase_deadline=record.purchase_deadline,
+        version=int(record.version),
+    )
+
+
+def guard_keys(participant: Participant) -> dict[str, str]:
+    """The uniqueness claims a participant makes, by kind; keyed hashes, never the values."""
+    claims = {"NIK": pii_key("NIK", participant.nik), "PHONE": pii_key("PHONE", participant.phone)}
+    if participant.email:
+        claims["EMAIL"] = pii_key("EMAIL", participant.email.lower())
+    return claims
+
+
+def registration_items(participant: Participant) -> list[Model]:
+    """The items a registration writes: the profile, then one guard per claim (see `guard_keys`)."""
+    guards = [
+        _GuardRecord(key, participant_id=participant.participant_id)
+        for key in guard_keys(participant).values()
+    ]
+    return [_record(participant), *guards]
+
+
+class Claimed(Exception):
+    """Some of the participant's claims are held already; `existing` is the account's own record."""
+
+    def __init__(self, kinds: set[str], existing: Participant | None) -> None:
+        super().__init__(", ".join(sorted(kinds)))
+        self.kinds, self.existing = kinds, existing
+
+
+@cache
+def _connection() -> Connection:
+    """One connection per container for transactions: each new one builds a botocore client."""
+    return Connection(region=_ProfileRecord.Meta.region, host=_ProfileRecord.Meta.host)
+
+
+def add_registration(participant: Participant) -> None:
+    """The profile and its NIK, e-mail and phone guards, all or nothing, in one transaction.
+
+    The profile's key is derived from the account, so the profile's own `attribute_not_exists`
+    is the one-registration-per-account guard; a conflict returns the holder's record, so a
+    retry of the same registration is recognised without another read.
+    """
+    claims = guard_keys(participant)
+    record, *guards = registration_items(participant)
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.save(record, condition=_ProfileRecord.pk.does_not_exist(), return_values=ALL_OLD)
+            for guard in guards:
+                transaction.save(guard, condition=_GuardRecord.pk.does_not_exist())
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons
+        if not reasons:
+            raise
+        kinds = {
+            kind
+            for kind, reason in zip(["ACCOUNT", *claims], reasons, strict=False)
+            if reason is not None and reason.code == "ConditionalCheckFailed"
+        }
+        if not kinds:
+            raise
+        existing = None
+        if "ACCOUNT" in kinds and reasons[0] is not None and reasons[0].raw_item:
+            existing = _participant(_ProfileRecord.from_raw_data(reasons[0].raw_item))
+        raise Claimed(kinds, existing) from error
+
+
+def participant(participant_id: str) -> Participant | None:
+    try:
+        return _participant(_ProfileRecord.get(participant_key(participant_id), PROFILE))
+    except _ProfileRecord.DoesNotExist:
+        return None
+
+
+# --- applications and the audit trail ----------------------------------------------------------
+
+EVENT_PREFIX = "EVENT#"
+
+
+class _EventRecord(ParticipantItem):
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    status_from = UnicodeAttribute(null=True)
+    status_to = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    details = JSONAttribute(default=dict)
+
+
+class _ApplicationRecord(WaveItem):
+    participant_id = UnicodeAttribute()
+    wave_id = UnicodeAttribute()
+    pool = UnicodeAttribute()
+    applied_at = UTCDateTimeAttribute()
+
+
+def _event_record(participant_id: str, event: Event) -> _EventRecord:
+    return _EventRecord(
+        participant_key(participant_id),
+        f"{EVENT_PREFIX}{event.at.isoformat()}#{uuid.uuid4().hex[:8]}",
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        status_from=event.status_from,
+        status_to=event.status_to,
+        reason=event.reason,
+        details=event.details,
+    )
+
+
+def application_key(wave_id: str, participant_id: str) -> str:
+    return f"APP#{wave_id}#{participant_id}"
+
+
+def applicants_key(wave_id: str, pool: str, priority: bool, rank: str) -> str:
+    """The index partition an application lives in: by wave, pool, priority, and rank's first digit.
+
+    Splitting by the rank's first hex digit spreads a spike's writes over 16 index partitions per
+    pool, and reading the partitions 0…f in turn still yields the whole pool in rank order.
+    """
+    return f"APPLICANTS#{wave_id}#{pool}#{'P' if priority else 'N'}{rank[0]}"
+
+
+def add_application(participant: Participant, wave: Wave, rank: str, priority: bool, event: Event) -> None:
+    """The participant's move to APPLIED, their application, and the audit event, all or nothing."""
+    pool = wave.pool_of(participant.province_code)
+    application = _ApplicationRecord(
+        application_key(wave.wave_id, participant.participant_id),
+        "APPLICATION",
+        participant_id=participant.participant_id,
+        wave_id=wave.wave_id,
+        pool=pool,
+        applied_at=event.at,
+    )
+    application.gsi1pk = applicants_key(wave.wave_id, pool, priority, rank)
+    application.gsi1sk = f"{rank}#{participant.participant_id}"
+    profile = _ProfileRecord(participant_key(participant.participant_id), PROFILE)
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.update(
+                profile,
+                actions=[
+                    _ProfileRecord.status.set(Status.APPLIED.value),
+                    _ProfileRecord.wave_id.set(wave.wave_id),
+                    _ProfileRecord.version.add(1),
+                ],
+                condition=_ProfileRecord.version == participant.version,
+            )
+            transaction.save(application, condition=_ApplicationRecord.pk.does_not_exist())
+            transaction.save(_event_record(participant.participant_id, event))
+    except TransactWriteError as error:
+        if any(
+            reason is not None and reason.code == "ConditionalCheckFailed"
+            for reason in error.cancellation_reasons
+        ):
+            raise StaleParticipant(participant.participant_id) from error
+        raise
+
+
+def events(participant_id: str) -> list[Event]:
+    return [
+        Event(
+            at=record.at,
+            actor=record.actor,
+            action=record.action,
+            status_from=record.status_from,
+            status_to=record.status_to,
+            reason=record.reason,
+            details=dict(record.details),
+        )
+        for record in _EventRecord.query(
+            participant_key(participant_id), _EventRecord.sk.startswith(EVENT_PREFIX)
+        )
+    ]
+
+
+# --- selection ---------------------------------------------------------------------------------
+
+DEADLINE_SHARDS = 16
+
+
+def deadline_key(deadline: datetime, participant_id: str) -> str:
+    """The revocation sweep finds due participants by date, spread over shards (see docs/DATA.md)."""
+    return f"DEADLINE#{deadline.date().isoformat()}#{int(participant_id[:4], 16) % DEADLINE_SHARDS:02d}"
+
+
+class _CheckpointRecord(JobItem):
+    version = NumberAttribute()
+    partition = NumberAttribute()
+    start_key = UnicodeAttribute(null=True)
+    selected = NumberAttribute()
+    examined = NumberAttribute()
+
+
+class _FamilyRecord(GuardItem):
+    recipients = NumberAttribute(null=True)
+
+
+class _NotificationRecord(OutboxItem):
+    participant_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    details = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+
+
+OUTBOX_SHARDS = 16
+
+
+def _notification(
+    participant_id: str, kind: str, topic: str, details: dict[str, str], at: datetime
+) -> _NotificationRecord:
+    """One notification per participant and topic: the key makes re-sending it a no-op."""
+    record = _NotificationRecord(
+        f"NOTIFY#{participant_id}",
+        topic,
+        participant_id=participant_id,
+        kind=kind,
+        details=details,
+        created_at=at,
+    )
+    record.gsi1pk = f"PENDING#{int(participant_id[:4], 16) % OUTBOX_SHARDS:02d}"
+    record.gsi1sk = f"{at.isoformat()}#{participant_id}"
+    return record
+
+
+def _decided_in(participant: Participant, wave_id: str) -> Any:
+    return (
+        (_ProfileRecord.version == participant.version)
+        & (_ProfileRecord.status == Status.APPLIED.value)
+        & (_ProfileRecord.wave_id == wave_id)
+    )
+
+
+class DynamoSelectionStore:
+    """Selection's storage: applications through the waves index, decisions as transactions."""
+
+    def checkpoint(self, wave_id: str, pool: str) -> Checkpoint | None:
+        try:
+            record = _CheckpointRecord.get(f"SELECTION#{wave_id}", f"POOL#{pool}")
+        except _CheckpointRecord.DoesNotExist:
+            return None
+        return Checkpoint(
+            wave_id,
+            pool,
+            int(record.partition),
+            record.start_key,
+            int(record.selected),
+            int(record.examined),
+            int(record.version),
+        )
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> Checkpoint:
+        saved = replace(checkpoint, version=checkpoint.version + 1)
+        record = _CheckpointRecord(
+            f"SELECTION#{checkpoint.wave_id}",
+            f"POOL#{checkpoint.pool}",
+            version=saved.version,
+            partition=checkpoint.partition,
+            start_key=checkpoint.start_key,
+            selected=checkpoint.selected,
+            examined=checkpoint.examined,
+        )
+        first = checkpoint.version == 0
+        record.save(
+            condition=_CheckpointRecord.pk.does_not_exist()
+            if first
+            else _CheckpointRecord.version == checkpoint.version
+        )
+        return saved
+
+    def pools_done(self, wave_id: str, pools: int) -> bool:
+        done = [
+            record
+            for record in _CheckpointRecord.query(f"SELECTION#{wave_id}")
+            if int(record.partition) >= len(PARTITIONS)
+        ]
+        return len(done) >= pools
+
+    def applicants(
+        self, wave_id: str, pool: str, partition: tuple[bool, str], start_key: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        priority, digit = partition
+        results = _ApplicationRecord.gsi1.query(
+            applicants_key(wave_id, pool, priority, digit),
+            limit=limit,
+            last_evaluated_key=json.loads(start_key) if start_key else None,
+        )
+        ids = [record.participant_id for record in results]
+        last = results.last_evaluated_key
+        return ids, json.dumps(last) if last else None
+
+    def participants(self, participant_ids: list[str]) -> dict[str, Participant]:
+        keys = [(participant_key(participant_id), PROFILE) for participant_id in participant_ids]
+        return {record.participant_id: _participant(record) for record in _ProfileRecord.batch_get(keys)}
+
+    def excluded(self, participants: list[Participant]) -> set[str]:
+        by_key = {
+            pii_key("EXCLUDED", participant.nik): participant.participant_id for participant in participants
+        }
+        return {by_key[record.pk] for record in _GuardRecord.batch_get(list(by_key))}
+
+    def record_selection(self, decision: Decision, family_cap: int) -> bool:
+        participant, deadline = decision.participant, decision.purchase_deadline
+        assert deadline is not None
+        wave_id = decision.event.details["wave_id"]
+        family = _FamilyRecord(pii_key("KK", participant.kk_number))
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    _ProfileRecord(participant_key(participant.participant_id), PROFILE),
+                    actions=[
+                        _ProfileRecord.status.set(Status.SELECTED.value),
+                        _ProfileRecord.selected_wave.set(wave_id),
+                        _ProfileRecord.balance.set(decision.balance),
+                        _ProfileRecord.purchase_deadline.set(deadline),
+                        _ProfileRecord.gsi1pk.set(deadline_key(deadline, participant.participant_id)),
+                        _ProfileRecord.gsi1sk.set(participant.participant_id),
+                        _ProfileRecord.version.add(1),
+                    ],
+                    condition=_decided_in(participant, wave_id),
+                )
+                transaction.update(
+                    family,
+                    actions=[_FamilyRecord.recipients.add(1)],
+                    condition=_FamilyRecord.recipients.does_not_exist()
+                    | (_FamilyRecord.recipients < family_cap),
+                )
+                transaction.save(_event_record(participant.participant_id, decision.event))
+                transaction.save(
+                    _notification(
+                        participant.participant_id,
+                        "SELECTED",
+                        f"WAVE#{wave_id}",
+                        {"wave_id": wave_id},
+                        decision.event.at,
+                    )
+                )
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons
+            # pynamodb sends puts before updates: the profile is the third item, the family card the fourth.
+            if len(reasons) == 4 and reasons[3] is not None and reasons[2] is None:
+                return False
+            if any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
+                raise StaleParticipant(participant.participant_id) from error
+            raise
+        return True
+
+    def record_rejection(self, decision: Decision) -> None:
+        participant = decision.participant
+        wave_id = decision.event.details["wave_id"]
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    _ProfileRecord(participant_key(participant.participant_id), PROFILE),
+                    actions=[
+                        _ProfileRecord.status.set(Status.NOT_SELECTED.value),
+                        _ProfileRecord.version.add(1),
+                    ],
+                    condition=_decided_in(participant, wave_id),
+                )
+                transaction.save(_event_record(participant.participant_id, decision.event))
+                transaction.save(
+                    _notification(
+                        participant.participant_id,
+                        "NOT_SELECTED",
+                        f"WAVE#{wave_id}",
+                        {"wave_id": wave_id, "reason": decision.reason or ""},
+                        decision.event.at,
+                    )
+                )
+        except TransactWriteError as error:
+            if any(
+                reason is not None and reason.code == "ConditionalCheckFailed"
+                for reason in error.cancellation_reasons
+            ):
+                raise StaleParticipant(participant.participant_id) from error
+            raise
+
+
+# --- identity verification ---------------------------------------------------------------------
+
+
+def record_verification(participant_id: str, outcome: Verification, reason: str | None, event: Event) -> bool:
+    """Store the registry's answer once; False if the participant was already decided (or is gone)."""
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.update(
+                _ProfileRecord(participant_key(participant_id), PROFILE),
+                actions=[
+                    _ProfileRecord.verification.set(outcome.value),
+                    _ProfileRecord.verification_reason.set(reason)
+                    if reason
+                    else _ProfileRecord.verification_reason.remove(),
+                    _ProfileRecord.gsi2pk.remove(),
+                    _ProfileRecord.gsi2sk.remove(),
+                    _ProfileRecord.version.add(1),
+                ],
+                condition=_ProfileRecord.verification == Verification.PENDING.value,
+            )
+            transaction.save(_event_record(participant_id, event))
+    except TransactWriteError as error:
+        if any(
+            reason is not None and reason.code == "ConditionalCheckFailed"
+            for reason in error.cancellation_reasons
+        ):
+            return False
+        raise
+    return True
+
+
+def pending_verifications(shard: int, limit: int) -> list[str]:
+    """Participants in one shard whose identity check has not been dispatched yet, oldest first."""
+    return [record.participant_id for record in _ProfileRecord.gsi2.query(f"VERIFY#{shard:02d}", limit=limit)]
+
+
+def mark_dispatched(participant_ids: list[str], at: datetime) -> None:
+    """Take dispatched checks out of the pending index, so that no later run asks for them again."""
+    for participant_id in participant_ids:
+        try:
+            _ProfileRecord(participant_key(participant_id), PROFILE).update(
+                actions=[
+                    _ProfileRecord.gsi2pk.remove(),
+                    _ProfileRecord.gsi2sk.remove(),
+                    _ProfileRecord.verification_dispatched_at.set(at),
+                ],
+                condition=_ProfileRecord.verification == Verification.PENDING.value,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+
+class _CounterRecord(JobItem):
+    total = NumberAttribute(default=0)
+
+
+def lookups_dispatched(day: date) -> int:
+    try:
+        return int(_CounterRecord.get(f"VERIFY#DAY#{day.isoformat()}", "COUNT").total)
+    except _CounterRecord.DoesNotExist:
+        return 0
+
+
+def add_lookups_dispatched(day: date, count: int) -> None:
+    """One write per dispatch run, not per lookup: the day's counter is never a hot key."""
+    _CounterRecord(f"VERIFY#DAY#{day.isoformat()}", "COUNT").update(actions=[_CounterRecord.total.add(count)])

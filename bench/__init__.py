@@ -1,0 +1,1 @@
+"""Benchmarks that are scripts, not tests: they take minutes and record figures in docs/BENCHMARKS.md."""

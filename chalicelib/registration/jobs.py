@@ -1,0 +1,60 @@
+"""Registration's scheduled jobs and queue consumers: an event in, a domain call, a summary out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
+
+from chalicelib import queues
+from chalicelib.registration import registry, service, verification
+from chalicelib.settings import settings
+
+bp = Blueprint(__name__)
+
+# Stop taking new pages with this much of the Lambda's time left (at most a quarter of what it
+# started with), and hand the rest on to the next invocation.
+TIME_MARGIN_MS = 15_000
+
+
+def time_keeper(context: Any) -> Callable[[], bool]:
+    if context is None:
+        return lambda: True
+    margin = min(TIME_MARGIN_MS, context.get_remaining_time_in_millis() / 4)
+    return lambda: bool(context.get_remaining_time_in_millis() > margin)
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="selection")
+def selection(event: CloudWatchEvent) -> dict[str, Any]:
+    return service.start_requested_selections()
+
+
+@bp.on_sqs_message(queue=settings().queue_name("selection"), batch_size=1, name="select_pool")
+def select_pool(event: SQSEvent) -> list[dict[str, Any]]:
+    has_time = time_keeper(event.context)
+    summaries = []
+    for record in event:
+        message = json.loads(record.body)
+        summaries.append(service.continue_selection(message["wave_id"], message["pool"], has_time))
+    return summaries
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="verification")
+def dispatch_verifications(event: CloudWatchEvent) -> dict[str, Any]:
+    return verification.dispatch()
+
+
+# One lookup per invocation: a failing lookup is retried alone, after a delay that doubles.
+@bp.on_sqs_message(queue=settings().queue_name("verification"), batch_size=1, name="verify_identity")
+def verify_identity(event: SQSEvent) -> list[str]:
+    outcomes = []
+    for record in event:
+        try:
+            outcomes.append(verification.verify(json.loads(record.body)["participant_id"]))
+        except registry.RegistryUnavailable:
+            attempts = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+            queues.change_visibility("verification", record.receipt_handle, min(30 * 2**attempts, 900))
+            raise
+    return outcomes

@@ -1,0 +1,99 @@
+"""The registration domain's objects: what a wave and a participant are, whatever stores them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    REGISTERED = "REGISTERED"
+    APPLIED = "APPLIED"
+    NOT_SELECTED = "NOT_SELECTED"
+    SELECTED = "SELECTED"
+    TRAINING = "TRAINING"
+    INCENTIVE = "INCENTIVE"
+    FINISHED = "FINISHED"
+    REVOKED = "REVOKED"
+
+
+class Verification(StrEnum):
+    PENDING = "PENDING"
+    NIK_VERIFIED = "NIK_VERIFIED"
+    NIK_REJECTED = "NIK_REJECTED"
+
+
+class SelectionState(StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    REQUESTED = "REQUESTED"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+
+
+# A wave with no province split selects nationally: its applicants form one pool under this name.
+NATIONAL = "ALL"
+
+
+@dataclass(frozen=True)
+class Wave:
+    wave_id: str
+    opens_at: datetime
+    closes_at: datetime
+    quota: int
+    province_quotas: dict[str, int]
+    seed: str = ""
+    selection: SelectionState = SelectionState.NOT_STARTED
+
+    def pool_of(self, province_code: str) -> str:
+        """The selection pool an applicant from `province_code` competes in."""
+        return province_code if self.province_quotas else NATIONAL
+
+    def pools(self) -> dict[str, int]:
+        """Each selection pool with its quota."""
+        return dict(self.province_quotas) if self.province_quotas else {NATIONAL: self.quota}
+
+    def accepts_applications(self, moment: datetime) -> bool:
+        return self.opens_at <= moment < self.closes_at
+
+
+@dataclass(frozen=True)
+class Participant:
+    participant_id: str
+    nik: str
+    kk_number: str
+    full_name: str
+    birth_date: date
+    gender: str
+    email: str | None
+    phone: str
+    province_code: str
+    regency_code: str
+    education: str
+    employment_status: str
+    declarations: dict[str, bool]
+    registered_at: datetime
+    registered_by: str
+    channel: str
+    fingerprint: str
+    status: Status = Status.REGISTERED
+    verification: Verification = Verification.PENDING
+    wave_id: str | None = None
+    cohorts: tuple[str, ...] = field(default_factory=tuple)
+    selected_wave: str | None = None
+    balance: int | None = None
+    purchase_deadline: datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a participant's audit trail: who changed what, when, and why."""
+
+    at: datetime
+    actor: str
+    action: str
+    status_from: str | None
+    status_to: str | None
+    reason: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
