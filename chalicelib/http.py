@@ -41,34 +41,41 @@ def error_response(error: DomainError) -> Response:
     return respond({"error": body}, status=error.status)
 
 
-def json_body(raw: str | bytes | None) -> Any:
-    """The request's JSON, refusing bodies over the configured limit before parsing them."""
+def _bounded(raw: str | bytes | None) -> bytes:
+    """The body's bytes, refused if over the configured limit (413) or empty (400)."""
     if isinstance(raw, str):
         raw = raw.encode()
     if raw is not None and len(raw) > settings().max_body_bytes:
         raise PayloadTooLarge()
     if not raw:
         raise MalformedRequest("Isi permintaan kosong.")
+    return raw
+
+
+def json_body(raw: str | bytes | None) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(_bounded(raw))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise MalformedRequest() from error
 
 
-def validated(model: type[Model], data: Any) -> Model:
-    """`data` as `model`, or a 422 naming each bad field (never echoing what was sent)."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        fields = {
-            ".".join(str(part) for part in problem["loc"]) or "body": problem["msg"]
-            for problem in error.errors(include_input=False, include_url=False)
-        }
-        raise ValidationFailed(fields=fields) from error
+def _fields(error: ValidationError) -> dict[str, str]:
+    return {
+        ".".join(str(part) for part in problem["loc"]) or "body": problem["msg"]
+        for problem in error.errors(include_input=False, include_url=False)
+    }
 
 
 def parse(model: type[Model], raw: str | bytes | None) -> Model:
-    return validated(model, json_body(raw))
+    """The body as `model`: 413 over the limit, 400 if not JSON, 422 naming each bad field."""
+    body = _bounded(raw)
+    try:
+        # pydantic parses and validates in one pass, in Rust: cheaper than json.loads and then validating.
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        if any(problem["type"] == "json_invalid" for problem in error.errors(include_input=False)):
+            raise MalformedRequest() from error
+        raise ValidationFailed(fields=_fields(error)) from error
 
 
 def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -98,6 +99,13 @@ class Programme(BaseModel):
     timezone_offset: str
     ineligible_declarations: tuple[str, ...]
     priority_cohorts: tuple[str, ...] = ()
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The programme's clock for days and deadlines (WIB, Jakarta)."""
+        moment = datetime.fromisoformat(f"2000-01-01T00:00:00{self.timezone_offset}")
+        assert moment.tzinfo is not None
+        return moment.tzinfo
 
 
 @cache

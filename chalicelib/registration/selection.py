@@ -82,9 +82,8 @@ class SelectionStore(Protocol):
 def purchase_deadline(selected_at: datetime) -> datetime:
     """The end of the programme day `purchase_deadline_days` after selection, in Jakarta time."""
     rules = programme()
-    offset = datetime.fromisoformat(f"2000-01-01T00:00:00{rules.timezone_offset}").tzinfo
-    day = selected_at.astimezone(offset).date() + timedelta(days=rules.purchase_deadline_days)
-    return datetime.combine(day, time(23, 59, 59), tzinfo=offset)
+    day = selected_at.astimezone(rules.timezone).date() + timedelta(days=rules.purchase_deadline_days)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=rules.timezone)
 
 
 def _event(participant: Participant, wave: Wave, selected: bool, reason: str | None, at: datetime) -> Event:

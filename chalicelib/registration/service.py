@@ -8,7 +8,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta, timezone
+from datetime import date
 from typing import Any
 
 from chalicelib import clock, queues
@@ -95,9 +95,7 @@ _DUPLICATES: dict[str, type[Conflict]] = {
 
 def programme_today() -> date:
     """Today in the programme's timezone (WIB): ages and deadlines are counted in Jakarta."""
-    hours, _, minutes = programme().timezone_offset.lstrip("+").partition(":")
-    offset = timezone(timedelta(hours=int(hours), minutes=int(minutes or 0)))
-    return clock.now().astimezone(offset).date()
+    return clock.now().astimezone(programme().timezone).date()
 
 
 def participant_id_for(account: str) -> str:
@@ -248,7 +246,7 @@ def _refuse_application(participant: Participant, wave: Wave, today: date) -> No
         raise NotEligible(fields={"rule": refused.rule})
 
 
-def apply_to_wave(account: str, wave_id: str, actor: str | None = None) -> Participant:
+def apply_to_wave(account: str, wave_id: str) -> Participant:
     """The account's participant applies to the wave; checked again if their record moved meanwhile."""
     wave = store.wave(wave_id)
     if wave is None:
@@ -259,7 +257,7 @@ def apply_to_wave(account: str, wave_id: str, actor: str | None = None) -> Parti
         priority = bool(set(participant.cohorts) & set(programme().priority_cohorts))
         event = Event(
             at=clock.now(),
-            actor=actor or account,
+            actor=account,
             action="APPLIED",
             status_from=participant.status.value,
             status_to=Status.APPLIED.value,

@@ -241,6 +241,14 @@ class Claimed(Exception):
         self.kinds, self.existing = kinds, existing
 
 
+def _condition_failed(error: TransactWriteError) -> bool:
+    """Whether a transaction was cancelled because one of its conditions did not hold."""
+    return any(
+        reason is not None and reason.code == "ConditionalCheckFailed"
+        for reason in error.cancellation_reasons
+    )
+
+
 @cache
 def _connection() -> Connection:
     """One connection per container for transactions: each new one builds a botocore client."""
@@ -362,10 +370,7 @@ def add_application(participant: Participant, wave: Wave, rank: str, priority: b
             transaction.save(application, condition=_ApplicationRecord.pk.does_not_exist())
             transaction.save(_event_record(participant.participant_id, event))
     except TransactWriteError as error:
-        if any(
-            reason is not None and reason.code == "ConditionalCheckFailed"
-            for reason in error.cancellation_reasons
-        ):
+        if _condition_failed(error):
             raise StaleParticipant(participant.participant_id) from error
         raise
 
@@ -553,7 +558,7 @@ class DynamoSelectionStore:
             # pynamodb sends puts before updates: the profile is the third item, the family card the fourth.
             if len(reasons) == 4 and reasons[3] is not None and reasons[2] is None:
                 return False
-            if any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
+            if _condition_failed(error):
                 raise StaleParticipant(participant.participant_id) from error
             raise
         return True
@@ -582,10 +587,7 @@ class DynamoSelectionStore:
                     )
                 )
         except TransactWriteError as error:
-            if any(
-                reason is not None and reason.code == "ConditionalCheckFailed"
-                for reason in error.cancellation_reasons
-            ):
+            if _condition_failed(error):
                 raise StaleParticipant(participant.participant_id) from error
             raise
 
@@ -612,10 +614,7 @@ def record_verification(participant_id: str, outcome: Verification, reason: str 
             )
             transaction.save(_event_record(participant_id, event))
     except TransactWriteError as error:
-        if any(
-            reason is not None and reason.code == "ConditionalCheckFailed"
-            for reason in error.cancellation_reasons
-        ):
+        if _condition_failed(error):
             return False
         raise
     return True
