@@ -1,4 +1,9 @@
-"""Request and response shapes of the registration routes."""
+"""Request and response shapes of the registration routes.
+
+Every schema defers building its validator to first use (`defer_build`), and phone numbers'
+metadata is imported when the first number is checked: app.py is imported by every Lambda
+function of the app, and the queue consumers and schedules never validate a request body.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
-import phonenumbers
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -27,6 +31,8 @@ _NAME = re.compile(r"^[^\W\d_]+(?:[ '’.,-]+[^\W\d_]+)*\.?$")
 
 def indonesian_mobile(value: str) -> str:
     """`08…`, `628…` or `+628…` as `+628…`; anything that is not an Indonesian mobile is refused."""
+    import phonenumbers
+
     text = value.strip()
     if text.startswith("62"):
         text = "+" + text
@@ -65,7 +71,7 @@ def _known_provinces(quotas: dict[str, int]) -> dict[str, int]:
 
 
 class WaveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     wave_id: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]{0,19}$")
     opens_at: AwareDatetime
@@ -86,6 +92,8 @@ class WaveRequest(BaseModel):
 
 
 class WaveView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     wave_id: str
     opens_at: datetime
     closes_at: datetime
@@ -97,7 +105,7 @@ class WaveView(BaseModel):
 class Declarations(BaseModel):
     """What the applicant declares about themselves (DESIGN.md, "Eligibility")."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     student: bool = Field(strict=True)
     civil_servant: bool = Field(strict=True)
@@ -110,7 +118,7 @@ class Declarations(BaseModel):
 class RegistrationRequest(BaseModel):
     """The registration body. NIK and KK are checked by the rules, which name what is wrong."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     nik: IdentityNumber
     kk_number: IdentityNumber
@@ -130,8 +138,3 @@ class RegistrationRequest(BaseModel):
         if not is_province(self.province_code):
             raise ValueError("unknown province_code")
         return self
-
-
-class RegistrationResponse(BaseModel):
-    participant_id: str
-    status: str
