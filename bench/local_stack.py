@@ -25,7 +25,7 @@ class Stack:
     directory: Path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -35,7 +35,7 @@ def _free_port() -> int:
 @contextmanager
 def local_stack(ready_timeout: float = 90.0) -> Iterator[Stack]:
     directory = Path(tempfile.mkdtemp(prefix="prakerja-bench-"))
-    api_port, aws_port = _free_port(), _free_port()
+    api_port, aws_port = free_port(), free_port()
     stack = Stack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", directory)
     log = (directory / "stack.log").open("w")
     process = subprocess.Popen(

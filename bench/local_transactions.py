@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from bench.local_stack import free_port
 from devstack import seed
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -60,14 +60,8 @@ class Server:
     transactions: Any
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start(name: str) -> Server:
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
     process = subprocess.Popen(
