@@ -49,6 +49,10 @@ def aws() -> Iterator[None]:
 
         create_tables(boto3.client("dynamodb"))
         create_queues(boto3.client("sqs"))
+        boto3.client("s3").create_bucket(
+            Bucket=os.environ["UPLOAD_BUCKET"],
+            CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_REGION"]},
+        )
         yield
 
 

@@ -97,3 +97,43 @@ class Event:
     status_to: str | None
     reason: str | None = None
     details: dict[str, str] = field(default_factory=dict)
+
+
+class ImportKind(StrEnum):
+    REGISTRATIONS = "registrations"
+    COHORT = "cohort"
+    EXCLUSION = "exclusion"
+
+
+class ImportStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    REJECTED = "REJECTED"
+
+
+# Exclusion lists are national: their files live under this name instead of a province code.
+NATIONAL_UPLOADS = "national"
+
+
+@dataclass(frozen=True)
+class Import:
+    """A CSV batch an office or an admin uploads, and what became of it."""
+
+    import_id: str
+    kind: ImportKind
+    province: str
+    filename: str
+    requested_by: str
+    created_at: datetime
+    status: ImportStatus = ImportStatus.PENDING
+    counts: dict[str, int] = field(default_factory=dict)
+    reason: str | None = None
+
+    @property
+    def upload_key(self) -> str:
+        return f"imports/{self.province}/{self.import_id}.csv"
+
+    @property
+    def report_key(self) -> str:
+        return f"results/{self.province}/{self.import_id}.csv"

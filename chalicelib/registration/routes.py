@@ -7,9 +7,9 @@ from chalice.app import Blueprint, Response
 from chalicelib.auth import require
 from chalicelib.http import created, idempotent, parse, respond, route
 from chalicelib.observability import mask
-from chalicelib.registration import service
+from chalicelib.registration import imports, service
 from chalicelib.registration.model import Event, Participant, Wave
-from chalicelib.registration.schemas import RegistrationRequest, WaveRequest, WaveView
+from chalicelib.registration.schemas import ImportRequest, RegistrationRequest, WaveRequest, WaveView
 
 bp = Blueprint(__name__)
 
@@ -103,3 +103,29 @@ def _event_view(event: Event) -> dict[str, object]:
         "reason": event.reason,
         "details": event.details,
     }
+
+
+@route(bp, "/v1/imports", methods=["POST"])
+def request_import() -> Response:
+    caller = require(bp.current_request.headers, "office", "admin")
+    request = parse(ImportRequest, bp.current_request.raw_body)
+    batch, upload_url = imports.request_import(request, caller)
+    return created({"import_id": batch.import_id, "upload_url": upload_url, "status": batch.status.value})
+
+
+@route(bp, "/v1/imports/{import_id}", methods=["GET"])
+def import_status(import_id: str) -> Response:
+    caller = require(bp.current_request.headers, "office", "admin")
+    batch, report_url = imports.import_status(import_id, caller)
+    return respond(
+        {
+            "import_id": batch.import_id,
+            "kind": batch.kind.value,
+            "province": batch.province,
+            "filename": batch.filename,
+            "status": batch.status.value,
+            "counts": batch.counts,
+            "reason": batch.reason,
+            "report_url": report_url,
+        }
+    )

@@ -138,3 +138,13 @@ class RegistrationRequest(BaseModel):
         if not is_province(self.province_code):
             raise ValueError("unknown province_code")
         return self
+
+
+class ImportRequest(BaseModel):
+    """`province` is for admins only: an office always imports for its own province."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+    kind: Literal["registrations", "cohort", "exclusion"]
+    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
+    province: str | None = Field(default=None, pattern=r"^\d{2}$")

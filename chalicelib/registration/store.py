@@ -18,7 +18,17 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.registration.model import Event, Participant, SelectionState, Status, Verification, Wave
+from chalicelib.registration.model import (
+    Event,
+    Import,
+    ImportKind,
+    ImportStatus,
+    Participant,
+    SelectionState,
+    Status,
+    Verification,
+    Wave,
+)
 from chalicelib.registration.selection import PARTITIONS, Checkpoint, Decision, StaleParticipant
 from chalicelib.storage import GuardItem, JobItem, OutboxItem, ParticipantItem, WaveItem, pii_key
 
@@ -656,3 +666,50 @@ def lookups_dispatched(day: date) -> int:
 def add_lookups_dispatched(day: date, count: int) -> None:
     """One write per dispatch run, not per lookup: the day's counter is never a hot key."""
     _CounterRecord(f"VERIFY#DAY#{day.isoformat()}", "COUNT").update(actions=[_CounterRecord.total.add(count)])
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+
+class _ImportRecord(JobItem):
+    kind = UnicodeAttribute()
+    province = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    requested_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    counts = JSONAttribute(default=dict)
+    reason = UnicodeAttribute(null=True)
+
+
+def add_import(batch: Import) -> None:
+    _ImportRecord(
+        f"IMPORT#{batch.import_id}",
+        "STATE",
+        kind=batch.kind.value,
+        province=batch.province,
+        filename=batch.filename,
+        requested_by=batch.requested_by,
+        created_at=batch.created_at,
+        status=batch.status.value,
+        counts=dict(batch.counts),
+        reason=batch.reason,
+    ).save(condition=_ImportRecord.pk.does_not_exist())
+
+
+def import_batch(import_id: str) -> Import | None:
+    try:
+        record = _ImportRecord.get(f"IMPORT#{import_id}", "STATE")
+    except _ImportRecord.DoesNotExist:
+        return None
+    return Import(
+        import_id=import_id,
+        kind=ImportKind(record.kind),
+        province=record.province,
+        filename=record.filename,
+        requested_by=record.requested_by,
+        created_at=record.created_at,
+        status=ImportStatus(record.status),
+        counts={name: int(count) for name, count in record.counts.items()},
+        reason=record.reason,
+    )
