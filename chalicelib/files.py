@@ -6,6 +6,7 @@ they are `imports/<province>/<import id>.csv` and `results/<province>/<import id
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -35,4 +36,60 @@ def download_link(key: str) -> str:
         _client().generate_presigned_url(
             "get_object", Params={"Bucket": settings().upload_bucket, "Key": key}, ExpiresIn=LINK_SECONDS
         )
+    )
+
+
+def size_of(key: str) -> int:
+    return int(_client().head_object(Bucket=settings().upload_bucket, Key=key)["ContentLength"])
+
+
+def lines_from(key: str, offset: int) -> Iterator[bytes]:
+    """The object's lines from byte `offset` on, each with its line end, streamed (never read whole)."""
+    answer = _client().get_object(Bucket=settings().upload_bucket, Key=key, Range=f"bytes={offset}-")
+    return answer["Body"].iter_lines(chunk_size=64 * 1024, keepends=True)  # type: ignore[no-any-return]
+
+
+def put(key: str, data: bytes, content_type: str = "text/csv; charset=utf-8") -> None:
+    _client().put_object(Bucket=settings().upload_bucket, Key=key, Body=data, ContentType=content_type)
+
+
+def delete(keys: list[str]) -> None:
+    for start in range(0, len(keys), 1000):
+        objects = [{"Key": key} for key in keys[start : start + 1000]]
+        _client().delete_objects(Bucket=settings().upload_bucket, Delete={"Objects": objects})
+
+
+# S3 refuses multipart parts under 5 MiB (except the last), so parts are gathered to this size.
+_PART_BYTES = 8 * 1024 * 1024
+
+
+def concatenate(sources: list[str], target: str, head: bytes = b"") -> None:
+    """`head` and the `sources` in order, as one object; memory stays within one part."""
+    client, bucket = _client(), settings().upload_bucket
+    buffer, upload_id = bytearray(head), None
+    parts: list[dict[str, Any]] = []
+    for source in sources:
+        buffer += client.get_object(Bucket=bucket, Key=source)["Body"].read()
+        if len(buffer) >= _PART_BYTES:
+            if upload_id is None:
+                upload_id = client.create_multipart_upload(Bucket=bucket, Key=target, ContentType="text/csv")[
+                    "UploadId"
+                ]
+            number = len(parts) + 1
+            answer = client.upload_part(
+                Bucket=bucket, Key=target, UploadId=upload_id, PartNumber=number, Body=bytes(buffer)
+            )
+            parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+            buffer = bytearray()
+    if upload_id is None:
+        put(target, bytes(buffer))
+        return
+    if buffer:
+        number = len(parts) + 1
+        answer = client.upload_part(
+            Bucket=bucket, Key=target, UploadId=upload_id, PartNumber=number, Body=bytes(buffer)
+        )
+        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+    client.complete_multipart_upload(
+        Bucket=bucket, Key=target, UploadId=upload_id, MultipartUpload={"Parts": parts}
     )

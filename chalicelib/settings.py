@@ -36,6 +36,7 @@ class Settings(BaseModel):
     hash_key: SecretStr | None = None
     hash_key_parameter: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    max_import_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     registry_url: str = ""
     registry_rate_per_second: int = Field(default=20, gt=0)
     registry_daily_cap: int = Field(default=500_000, gt=0)
@@ -69,6 +70,7 @@ _ENVIRONMENT = {
     "hash_key": "HASH_KEY",
     "hash_key_parameter": "HASH_KEY_PARAMETER",
     "max_body_bytes": "MAX_BODY_BYTES",
+    "max_import_bytes": "MAX_IMPORT_BYTES",
     "registry_url": "REGISTRY_URL",
     "registry_rate_per_second": "REGISTRY_RATE_PER_SECOND",
     "registry_daily_cap": "REGISTRY_DAILY_CAP",

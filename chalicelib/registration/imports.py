@@ -7,16 +7,24 @@ API (and its body limit). Processing the uploaded file is the import consumer's 
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from pydantic import ValidationError
 
 from chalicelib import clock, files
 from chalicelib.auth import Caller
-from chalicelib.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from chalicelib.observability import logger
-from chalicelib.registration import store
+from chalicelib.registration import csvfile, service, store
 from chalicelib.registration.model import NATIONAL_UPLOADS, Import, ImportKind, ImportStatus
 from chalicelib.registration.provinces import is_province
-from chalicelib.registration.schemas import ImportRequest
+from chalicelib.registration.schemas import ImportRequest, OfficeRegistration
+from chalicelib.settings import programme, settings
 
 
 class ImportNotFound(NotFound):
@@ -63,3 +71,216 @@ def import_status(import_id: str, caller: Caller) -> tuple[Import, str | None]:
         raise Forbidden("Anda hanya berhak atas data provinsi Anda.", code="WRONG_PROVINCE")
     report = files.download_link(batch.report_key) if batch.status is ImportStatus.DONE else None
     return batch, report
+
+
+# --- processing an uploaded file ----------------------------------------------------------------
+
+CHUNK_ROWS = 200
+IMPORTED, DUPLICATE, INVALID, NOT_ELIGIBLE, WRONG_PROVINCE = (
+    "IMPORTED",
+    "DUPLICATE",
+    "INVALID",
+    "NOT_ELIGIBLE",
+    "WRONG_PROVINCE",
+)
+_UPLOAD = re.compile(r"^imports/(?P<province>\d{2}|national)/(?P<import_id>[0-9a-f]{32})\.csv$")
+
+
+class Superseded(Exception):
+    """Another run moved the import on first (a duplicate notification): this one stops."""
+
+
+def process_upload(key: str, has_time: Callable[[], bool]) -> dict[str, Any]:
+    """An object arrived under `imports/`: import it if it is the file of a pending import."""
+    match = _UPLOAD.match(key)
+    batch = store.import_batch(match["import_id"]) if match else None
+    if batch is None or match is None or batch.province != match["province"]:
+        logger.warning("upload without a pending import ignored", extra={"key": key})
+        return {"ignored": key}
+    return continue_import(batch.import_id, has_time)
+
+
+def continue_import(import_id: str, has_time: Callable[[], bool]) -> dict[str, Any]:
+    """Import the next chunks from the checkpoint until done or out of time; `more` if not done."""
+    batch = store.import_batch(import_id)
+    if batch is None or batch.status in (ImportStatus.DONE, ImportStatus.REJECTED):
+        return {"import_id": import_id, "skipped": True}
+    try:
+        if batch.status is ImportStatus.PENDING:
+            batch = _save(_inspected(batch), batch)
+            if batch.status is ImportStatus.REJECTED:
+                return {"import_id": import_id, "status": batch.status.value, "reason": batch.reason}
+        first = True
+        while batch.status is ImportStatus.RUNNING and (first or has_time()):
+            first = False
+            batch = _save(_next_chunk(batch), batch)
+    except Superseded:
+        return {"import_id": import_id, "superseded": True}
+    return {
+        "import_id": import_id,
+        "status": batch.status.value,
+        "more": batch.status is ImportStatus.RUNNING,
+    }
+
+
+def _save(updated: Import, read: Import) -> Import:
+    try:
+        return store.save_import(replace(updated, version=read.version))
+    except store.StaleImport as error:
+        raise Superseded(read.import_id) from error
+
+
+def _rejected(batch: Import, reason: str) -> Import:
+    logger.info("import rejected", extra={"import_id": batch.import_id, "reason": reason})
+    return replace(batch, status=ImportStatus.REJECTED, reason=reason)
+
+
+def _inspected(batch: Import) -> Import:
+    """The whole file is read once before anything is imported: a file that is not a readable CSV
+    of this kind is rejected as a whole, with nothing changed."""
+    reason, header = _read_through(batch)
+    if header is None:
+        return _rejected(batch, reason or "NO_HEADER")
+    text = header.removeprefix(csvfile.BOM).decode("utf-8")
+    delimiter = csvfile.delimiter_of(text)
+    columns = csvfile.columns_of(text, delimiter)
+    missing = csvfile.missing_columns(batch.kind.value, columns)
+    if missing:
+        return _rejected(batch, "MISSING_COLUMNS: " + ", ".join(missing))
+    return replace(
+        batch,
+        status=ImportStatus.RUNNING,
+        columns=tuple(columns),
+        delimiter=delimiter,
+        offset=_offset_after(batch, header),
+    )
+
+
+def _read_through(batch: Import) -> tuple[str | None, bytes | None]:
+    """Why the file cannot be read as text, if it cannot; else its header record."""
+    size = files.size_of(batch.upload_key)
+    if size == 0:
+        return "EMPTY_FILE", None
+    if size > settings().max_import_bytes:
+        return "FILE_TOO_LARGE", None
+    header: bytes | None = None
+    for record in csvfile.records(files.lines_from(batch.upload_key, 0)):
+        if b"\x00" in record:
+            return "NOT_TEXT", None
+        try:
+            text = record.decode("utf-8")
+        except UnicodeDecodeError:
+            return "NOT_UTF8", None
+        if header is None and not csvfile.is_blank(text):
+            header = record
+    return None, header
+
+
+def _offset_after(batch: Import, header: bytes) -> int:
+    """Where the rows start: after any blank lines and the header."""
+    consumed = 0
+    for record in csvfile.records(files.lines_from(batch.upload_key, 0)):
+        consumed += len(record)
+        if record == header:
+            return consumed
+    return consumed
+
+
+def _next_chunk(batch: Import) -> Import:
+    taken, consumed, lines = 0, 0, []
+    counts = Counter(batch.counts)
+    for record in csvfile.records(files.lines_from(batch.upload_key, batch.offset)):
+        consumed += len(record)
+        text = record.decode("utf-8")
+        if csvfile.is_blank(text):
+            continue
+        cells = csvfile.cells_of(text, batch.delimiter)
+        outcome, code = _outcome(batch, cells, batch.rows + taken + 1)
+        counts[outcome] += 1
+        # The report stays rectangular: a row with too many or too few cells is cut or padded.
+        width = len(batch.columns)
+        lines.append(csvfile.csv_line([*(cells + [""] * width)[:width], outcome, code]))
+        taken += 1
+        if taken == CHUNK_ROWS:
+            break
+    if taken:
+        files.put(batch.part_key(batch.parts + 1), "".join(lines).encode())
+    advanced = replace(
+        batch,
+        offset=batch.offset + consumed,
+        rows=batch.rows + taken,
+        parts=batch.parts + (taken > 0),
+        counts=dict(counts),
+    )
+    return advanced if taken == CHUNK_ROWS else _finished(advanced)
+
+
+def _finished(batch: Import) -> Import:
+    head = csvfile.csv_line([*batch.columns, "outcome", "error_code"]).encode()
+    parts = [batch.part_key(number) for number in range(1, batch.parts + 1)]
+    files.concatenate(parts, batch.report_key, head=head)
+    files.delete(parts)
+    logger.info(
+        "import done", extra={"import_id": batch.import_id, "rows": batch.rows, "counts": batch.counts}
+    )
+    return replace(batch, status=ImportStatus.DONE)
+
+
+def _outcome(batch: Import, cells: list[str], row_number: int) -> tuple[str, str]:
+    if len(cells) != len(batch.columns):
+        return INVALID, "CELL_COUNT"
+    row = dict(zip(batch.columns, cells, strict=True))
+    if batch.kind is ImportKind.REGISTRATIONS:
+        return _register(batch, row, row_number)
+    return INVALID, "KIND_NOT_SUPPORTED_YET"
+
+
+_CODES = {
+    "DUPLICATE_NIK": DUPLICATE,
+    "DUPLICATE_EMAIL": DUPLICATE,
+    "DUPLICATE_PHONE": DUPLICATE,
+    "ALREADY_REGISTERED": DUPLICATE,
+    "NOT_ELIGIBLE": NOT_ELIGIBLE,
+}
+
+
+def _register(batch: Import, row: dict[str, str], row_number: int) -> tuple[str, str]:
+    """One row through the same rules and the same transaction as an online registration.
+
+    The row's account is the import and the row number: run again after a crash, the row meets
+    its own registration and is IMPORTED again; a second row for the same person in the file, or
+    the same file uploaded twice, meets another account's claims and is a DUPLICATE.
+    """
+    nik = row["nik"]
+    if csvfile.scientific(nik):
+        return INVALID, "NIK_SCIENTIFIC_NOTATION"
+    if len(nik) == 16 and nik.isdigit() and nik[:2] != batch.province:
+        return WRONG_PROVINCE, "WRONG_PROVINCE"
+    body = {
+        name: row.get(name) or None
+        for name in ("nik", "kk_number", "full_name", "gender", "email", "phone", "regency_code", "education")
+    } | {
+        "birth_date": _iso_date(row["birth_date"]),
+        "employment_status": row["employment_status"].upper(),
+        "province_code": batch.province,
+        "declarations": dict.fromkeys(programme().ineligible_declarations, False),
+    }
+    try:
+        request = OfficeRegistration.model_validate(body)
+        service.register(request, account=f"office:{batch.import_id}:{row_number}", channel="OFFICE")
+    except ValidationError:
+        return INVALID, "VALIDATION_FAILED"
+    except DomainError as error:
+        return _CODES.get(error.code, INVALID), error.code
+    if row.get("wave_id"):
+        try:
+            service.apply_to_wave(f"office:{batch.import_id}:{row_number}", row["wave_id"])
+        except DomainError as error:
+            return IMPORTED, error.code
+    return IMPORTED, ""
+
+
+def _iso_date(value: str) -> str:
+    """`1990-01-05` as it is; `05/01/1990` or `05-01-1990` (day first, as Indonesia writes it) to ISO."""
+    day_first = re.match(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$", value)
+    return f"{day_first[3]}-{int(day_first[2]):02d}-{int(day_first[1]):02d}" if day_first else value

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib import queues
-from chalicelib.registration import registry, service, verification
+from chalicelib.registration import imports, registry, service, verification
 from chalicelib.settings import settings
 
 bp = Blueprint(__name__)
@@ -58,3 +59,23 @@ def verify_identity(event: SQSEvent) -> list[str]:
             queues.change_visibility("verification", record.receipt_handle, min(30 * 2**attempts, 900))
             raise
     return outcomes
+
+
+# S3 notifications of uploads under imports/ (at least once: a multipart upload gives two, and a
+# test event arrives when the notification is set up), and this consumer's own continuations.
+@bp.on_sqs_message(queue=settings().queue_name("imports"), batch_size=1, name="import_batches")
+def import_batches(event: SQSEvent) -> list[dict[str, Any]]:
+    has_time = time_keeper(event.context)
+    summaries = []
+    for record in event:
+        message = json.loads(record.body)
+        if "import_id" in message:
+            summaries.append(imports.continue_import(message["import_id"], has_time))
+        for upload in message.get("Records", []):
+            if upload.get("eventName", "").startswith("ObjectCreated"):
+                key = unquote_plus(upload["s3"]["object"]["key"])
+                summaries.append(imports.process_upload(key, has_time))
+    for summary in summaries:
+        if summary.get("more"):
+            queues.send("imports", {"import_id": summary["import_id"]})
+    return summaries

@@ -129,6 +129,12 @@ class Import:
     status: ImportStatus = ImportStatus.PENDING
     counts: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
+    columns: tuple[str, ...] = ()
+    delimiter: str = ","
+    offset: int = 0
+    rows: int = 0
+    parts: int = 0
+    version: int = 0
 
     @property
     def upload_key(self) -> str:
@@ -137,3 +143,6 @@ class Import:
     @property
     def report_key(self) -> str:
         return f"results/{self.province}/{self.import_id}.csv"
+
+    def part_key(self, number: int) -> str:
+        return f"results/{self.province}/{self.import_id}.csv.part{number:05d}"

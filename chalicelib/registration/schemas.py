@@ -140,6 +140,12 @@ class RegistrationRequest(BaseModel):
         return self
 
 
+class OfficeRegistration(RegistrationRequest):
+    """A row of an office's registrations file: e-mail is optional, the office attests the declarations."""
+
+    email: Annotated[EmailStr, StringConstraints(max_length=254)] | None = None  # type: ignore[assignment]
+
+
 class ImportRequest(BaseModel):
     """`province` is for admins only: an office always imports for its own province."""
 

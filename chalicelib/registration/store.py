@@ -680,10 +680,26 @@ class _ImportRecord(JobItem):
     status = UnicodeAttribute()
     counts = JSONAttribute(default=dict)
     reason = UnicodeAttribute(null=True)
+    columns = JSONAttribute(default=list)
+    delimiter = UnicodeAttribute(default=",")
+    offset = NumberAttribute(default=0)
+    rows = NumberAttribute(default=0)
+    parts = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
 
 
 def add_import(batch: Import) -> None:
-    _ImportRecord(
+    save_import(batch)
+
+
+class StaleImport(Exception):
+    """The import moved on since it was read (another run of it got there first)."""
+
+
+def save_import(batch: Import) -> Import:
+    """Store the import's new state if nobody else moved it since it was read; raises otherwise."""
+    saved = replace(batch, version=batch.version + 1)
+    record = _ImportRecord(
         f"IMPORT#{batch.import_id}",
         "STATE",
         kind=batch.kind.value,
@@ -694,7 +710,23 @@ def add_import(batch: Import) -> None:
         status=batch.status.value,
         counts=dict(batch.counts),
         reason=batch.reason,
-    ).save(condition=_ImportRecord.pk.does_not_exist())
+        columns=list(batch.columns),
+        delimiter=batch.delimiter,
+        offset=batch.offset,
+        rows=batch.rows,
+        parts=batch.parts,
+        version=saved.version,
+    )
+    first = batch.version == 0
+    try:
+        record.save(
+            condition=_ImportRecord.pk.does_not_exist() if first else _ImportRecord.version == batch.version
+        )
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleImport(batch.import_id) from error
+        raise
+    return saved
 
 
 def import_batch(import_id: str) -> Import | None:
@@ -712,4 +744,10 @@ def import_batch(import_id: str) -> Import | None:
         status=ImportStatus(record.status),
         counts={name: int(count) for name, count in record.counts.items()},
         reason=record.reason,
+        columns=tuple(record.columns),
+        delimiter=record.delimiter,
+        offset=int(record.offset),
+        rows=int(record.rows),
+        parts=int(record.parts),
+        version=int(record.version),
     )
