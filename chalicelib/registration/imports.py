@@ -21,7 +21,7 @@ from chalicelib.auth import Caller
 from chalicelib.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.registration import csvfile, service, store
-from chalicelib.registration.model import NATIONAL_UPLOADS, Import, ImportKind, ImportStatus
+from chalicelib.registration.model import NATIONAL_UPLOADS, Event, Import, ImportKind, ImportStatus
 from chalicelib.registration.provinces import is_province
 from chalicelib.registration.schemas import ImportRequest, OfficeRegistration
 from chalicelib.settings import programme, settings
@@ -189,6 +189,7 @@ def _offset_after(batch: Import, header: bytes) -> int:
 def _next_chunk(batch: Import) -> Import:
     taken, consumed, lines = 0, 0, []
     counts = Counter(batch.counts)
+    lists = set(batch.lists)
     for record in csvfile.records(files.lines_from(batch.upload_key, batch.offset)):
         consumed += len(record)
         text = record.decode("utf-8")
@@ -196,6 +197,8 @@ def _next_chunk(batch: Import) -> Import:
             continue
         cells = csvfile.cells_of(text, batch.delimiter)
         outcome, code = _outcome(batch, cells, batch.rows + taken + 1)
+        if batch.kind is ImportKind.EXCLUSION and outcome == IMPORTED:
+            lists.add(dict(zip(batch.columns, cells, strict=True))["list"].strip().upper())
         counts[outcome] += 1
         # The report stays rectangular: a row with too many or too few cells is cut or padded.
         width = len(batch.columns)
@@ -211,6 +214,7 @@ def _next_chunk(batch: Import) -> Import:
         rows=batch.rows + taken,
         parts=batch.parts + (taken > 0),
         counts=dict(counts),
+        lists=tuple(sorted(lists)),
     )
     return advanced if taken == CHUNK_ROWS else _finished(advanced)
 
@@ -220,6 +224,8 @@ def _finished(batch: Import) -> Import:
     parts = [batch.part_key(number) for number in range(1, batch.parts + 1)]
     files.concatenate(parts, batch.report_key, head=head)
     files.delete(parts)
+    if batch.kind is ImportKind.EXCLUSION:
+        store.activate_exclusion_lists(set(batch.lists), batch.import_id)
     logger.info(
         "import done", extra={"import_id": batch.import_id, "rows": batch.rows, "counts": batch.counts}
     )
@@ -232,7 +238,46 @@ def _outcome(batch: Import, cells: list[str], row_number: int) -> tuple[str, str
     row = dict(zip(batch.columns, cells, strict=True))
     if batch.kind is ImportKind.REGISTRATIONS:
         return _register(batch, row, row_number)
-    return INVALID, "KIND_NOT_SUPPORTED_YET"
+    nik = row["nik"]
+    if csvfile.scientific(nik):
+        return INVALID, "NIK_SCIENTIFIC_NOTATION"
+    if len(nik) != 16 or not nik.isdigit():
+        return INVALID, "INVALID_NIK"
+    if batch.kind is ImportKind.COHORT:
+        return _tag(batch, nik, row["cohort"].strip().upper())
+    return _exclude(batch, nik, row["list"].strip().upper())
+
+
+_NAME = re.compile(r"^[A-Z0-9_]{1,40}$")
+
+
+def _tag(batch: Import, nik: str, cohort: str) -> tuple[str, str]:
+    """A partner agency's person gets the cohort; a NIK nobody registered is reported, not kept."""
+    if nik[:2] != batch.province:
+        return WRONG_PROVINCE, "WRONG_PROVINCE"
+    if not _NAME.match(cohort):
+        return INVALID, "INVALID_COHORT"
+    participant_id = store.holder_of("NIK", nik)
+    if participant_id is None:
+        return INVALID, "NOT_REGISTERED"
+    event = Event(
+        at=clock.now(),
+        actor=batch.requested_by,
+        action="COHORT_TAGGED",
+        status_from=None,
+        status_to=None,
+        details={"cohort": cohort, "import_id": batch.import_id},
+    )
+    store.tag_cohort(participant_id, cohort, event)
+    return IMPORTED, ""
+
+
+def _exclude(batch: Import, nik: str, list_name: str) -> tuple[str, str]:
+    """Exclusion lists are national: any province's NIK, registered or not yet."""
+    if not _NAME.match(list_name):
+        return INVALID, "INVALID_LIST"
+    store.add_exclusion(nik, list_name, batch.import_id)
+    return IMPORTED, ""
 
 
 _CODES = {

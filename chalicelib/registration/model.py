@@ -134,6 +134,7 @@ class Import:
     offset: int = 0
     rows: int = 0
     parts: int = 0
+    lists: tuple[str, ...] = ()
     version: int = 0
 
     @property

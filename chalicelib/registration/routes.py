@@ -89,8 +89,11 @@ def start_selection(wave_id: str) -> Response:
 @route(bp, "/v1/participants/{participant_id}", methods=["GET"])
 def participant_record(participant_id: str) -> Response:
     caller = require(bp.current_request.headers, "admin", "office", "pemda")
-    participant, trail = service.record_for(participant_id, caller)
-    return respond(participant_view(participant) | {"audit_trail": [_event_view(event) for event in trail]})
+    participant, trail, exclusions = service.record_for(participant_id, caller)
+    return respond(
+        participant_view(participant)
+        | {"audit_trail": [_event_view(event) for event in trail], "exclusions": exclusions}
+    )
 
 
 def _event_view(event: Event) -> dict[str, object]:

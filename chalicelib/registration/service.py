@@ -166,8 +166,9 @@ def register(request: RegistrationRequest, account: str, channel: str = "ONLINE"
     return participant
 
 
-def record_for(participant_id: str, caller: Caller) -> tuple[Participant, list[Event]]:
-    """A participant's record with its audit trail, for an admin or the office or Pemda of its province."""
+def record_for(participant_id: str, caller: Caller) -> tuple[Participant, list[Event], dict[str, str]]:
+    """A participant's record with its audit trail and the exclusion lists they are on (list → the
+    import it came from), for an admin or the office or Pemda of its province."""
     found = store.participant(participant_id)
     if found is None:
         raise NotFound("Peserta tidak ditemukan.", code="PARTICIPANT_NOT_FOUND")
@@ -181,7 +182,7 @@ def record_for(participant_id: str, caller: Caller) -> tuple[Participant, list[E
         status_to=Status.REGISTERED.value,
         details={"channel": found.channel},
     )
-    return found, [registered, *store.events(participant_id)]
+    return found, [registered, *store.events(participant_id)], store.exclusions_of(found.nik)
 
 
 def own_record(account: str) -> Participant:

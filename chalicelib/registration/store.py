@@ -522,10 +522,18 @@ class DynamoSelectionStore:
         return {record.participant_id: _participant(record) for record in _ProfileRecord.batch_get(keys)}
 
     def excluded(self, participants: list[Participant]) -> set[str]:
+        """Who is on a list in its current version (an older upload of a list no longer counts)."""
+        current = active_exclusion_lists()
         by_key = {
-            pii_key("EXCLUDED", participant.nik): participant.participant_id for participant in participants
+            exclusion_key(participant.nik, name): participant.participant_id
+            for participant in participants
+            for name in current
         }
-        return {by_key[record.pk] for record in _GuardRecord.batch_get(list(by_key))}
+        return {
+            by_key[record.pk]
+            for record in _ExclusionRecord.batch_get(list(by_key))
+            if current.get(record.list_name) == record.import_id
+        }
 
     def record_selection(self, decision: Decision, family_cap: int) -> bool:
         participant, deadline = decision.participant, decision.purchase_deadline
@@ -685,6 +693,7 @@ class _ImportRecord(JobItem):
     offset = NumberAttribute(default=0)
     rows = NumberAttribute(default=0)
     parts = NumberAttribute(default=0)
+    lists = JSONAttribute(default=list)
     version = NumberAttribute(default=0)
 
 
@@ -715,6 +724,7 @@ def save_import(batch: Import) -> Import:
         offset=batch.offset,
         rows=batch.rows,
         parts=batch.parts,
+        lists=list(batch.lists),
         version=saved.version,
     )
     first = batch.version == 0
@@ -749,5 +759,80 @@ def import_batch(import_id: str) -> Import | None:
         offset=int(record.offset),
         rows=int(record.rows),
         parts=int(record.parts),
+        lists=tuple(record.lists),
         version=int(record.version),
     )
+
+
+# --- cohorts and exclusion lists ---------------------------------------------------------------
+
+
+class _ExclusionRecord(GuardItem):
+    list_name = UnicodeAttribute()
+    import_id = UnicodeAttribute()
+
+
+def exclusion_key(nik: str, list_name: str) -> str:
+    return f"{pii_key('EXCLUDED', nik)}#{list_name}"
+
+
+class _ListRecord(JobItem):
+    import_id = UnicodeAttribute()
+
+
+def holder_of(kind: str, value: str) -> str | None:
+    """The participant holding a uniqueness claim (`holder_of("NIK", nik)`), if anyone does."""
+    try:
+        return str(_GuardRecord.get(pii_key(kind, value)).participant_id)
+    except _GuardRecord.DoesNotExist:
+        return None
+
+
+def tag_cohort(participant_id: str, cohort: str, event: Event) -> None:
+    """Add the cohort to the participant's cohorts, once; with its audit event."""
+    for _ in range(3):
+        found = participant(participant_id)
+        if found is None or cohort in found.cohorts:
+            return
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    _ProfileRecord(participant_key(participant_id), PROFILE),
+                    actions=[
+                        _ProfileRecord.cohorts.set([*found.cohorts, cohort]),
+                        _ProfileRecord.version.add(1),
+                    ],
+                    condition=_ProfileRecord.version == found.version,
+                )
+                transaction.save(_event_record(participant_id, event))
+            return
+        except TransactWriteError as error:
+            if not _condition_failed(error):
+                raise
+    raise StaleParticipant(participant_id)
+
+
+def add_exclusion(nik: str, list_name: str, import_id: str) -> None:
+    """Put the person on `list_name` as uploaded by `import_id` (the list's current version once done)."""
+    _ExclusionRecord(exclusion_key(nik, list_name), list_name=list_name, import_id=import_id).save()
+
+
+def activate_exclusion_lists(list_names: set[str], import_id: str) -> None:
+    """A finished upload becomes the current version of each list it carried."""
+    for name in list_names:
+        _ListRecord("EXCLUSION_LISTS", name, import_id=import_id).save()
+
+
+def active_exclusion_lists() -> dict[str, str]:
+    return {record.sk: record.import_id for record in _ListRecord.query("EXCLUSION_LISTS")}
+
+
+def exclusions_of(nik: str) -> dict[str, str]:
+    """The lists the person is on in their current version, with the import each came from."""
+    current = active_exclusion_lists()
+    records = _ExclusionRecord.batch_get([exclusion_key(nik, name) for name in current])
+    return {
+        record.list_name: record.import_id
+        for record in records
+        if current[record.list_name] == record.import_id
+    }

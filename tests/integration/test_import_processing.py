@@ -162,3 +162,83 @@ def test_a_long_file_goes_in_chunks_and_a_killed_run_resumes(
     state = status(client, auth, import_id)
     assert (state["status"], state["counts"]) == ("DONE", {"IMPORTED": 7})
     assert len(report(import_id)) == 7
+
+
+def upload_as(client: Client, auth: TokenFactory, kind: str, content: bytes, headers: dict[str, str]) -> str:
+    answer = client.http.post(
+        "/v1/imports", headers=headers, body=body({"kind": kind, "filename": "x.csv"})
+    ).json_body
+    province = "national" if kind == "exclusion" else "31"
+    boto3.client("s3").put_object(
+        Bucket=settings().upload_bucket, Key=f"imports/{province}/{answer['import_id']}.csv", Body=content
+    )
+    notify(client, answer["import_id"], province)
+    return str(answer["import_id"])
+
+
+def test_a_cohort_file_tags_registered_people_and_reports_the_rest(
+    client: Client, auth: TokenFactory
+) -> None:
+    register(client, auth, SITI, "acc-siti")
+    content = (
+        b"NIK;Cohort\r\n3171234501900001;purna_pmi\r\n3171230203850002;PURNA_PMI\r\n3271234501900001;X\r\n"
+    )
+    import_id = upload_as(client, auth, "cohort", content, auth("office", province="31"))
+    assert [(row["outcome"], row["error_code"]) for row in report(import_id)] == [
+        ("IMPORTED", ""),
+        ("INVALID", "NOT_REGISTERED"),
+        ("WRONG_PROVINCE", "WRONG_PROVINCE"),
+    ]
+    me = client.http.get("/v1/participants/me", headers=auth("participant", sub="acc-siti")).json_body
+    assert me["cohorts"] == ["PURNA_PMI"]
+    upload_as(client, auth, "cohort", content, auth("office", province="31"))
+    me = client.http.get("/v1/participants/me", headers=auth("participant", sub="acc-siti")).json_body
+    assert me["cohorts"] == ["PURNA_PMI"]
+
+
+def test_an_exclusion_list_shows_with_its_source_and_a_newer_upload_replaces_it(
+    client: Client, auth: TokenFactory
+) -> None:
+    from chalicelib.registration import service
+
+    register(client, auth, SITI, "acc-siti")
+    path = f"/v1/participants/{service.participant_id_for('acc-siti')}"
+    first = upload_as(client, auth, "exclusion", b"nik,list\n3171234501900001,bsu_2020\n", auth("admin"))
+    assert client.http.get(path, headers=auth("admin")).json_body["exclusions"] == {"BSU_2020": first}
+    upload_as(client, auth, "exclusion", b"nik,list\n3171230203850002,BSU_2020\n", auth("admin"))
+    assert client.http.get(path, headers=auth("admin")).json_body["exclusions"] == {}
+
+
+def test_selection_passes_over_people_on_an_active_list(client: Client, auth: TokenFactory) -> None:
+    from datetime import datetime
+
+    from chalicelib import clock
+    from chalicelib.registration import service, store
+    from tests.conftest import run_job
+    from tests.integration.test_selection import person, verify
+
+    wave = {
+        "wave_id": "W1",
+        "opens_at": "2021-06-01T00:00:00+07:00",
+        "closes_at": "2021-06-04T00:00:00+07:00",
+    }
+    client.http.post("/v1/waves", headers=auth("admin"), body=body({**wave, "quota": 5}))
+    people = [person(index, "31") for index in range(2)]
+    for index, someone in enumerate(people):
+        register(client, auth, someone, f"acc-{index}")
+        verify(f"acc-{index}")
+    upload_as(client, auth, "exclusion", f"nik,list\n{people[0]['nik']},BSU_2020\n".encode(), auth("admin"))
+    clock.set_now(datetime.fromisoformat("2021-06-02T10:00:00+07:00"))
+    try:
+        for index in range(2):
+            client.http.post("/v1/waves/W1/applications", headers=auth("participant", sub=f"acc-{index}"))
+        clock.set_now(datetime.fromisoformat("2021-06-05T10:00:00+07:00"))
+        client.http.post("/v1/waves/W1/selection", headers=auth("admin"))
+        run_job(client, "selection")
+    finally:
+        clock.set_now(None)
+    excluded, chosen = (store.participant(service.participant_id_for(f"acc-{index}")) for index in range(2))
+    assert excluded is not None and chosen is not None
+    assert (excluded.status.value, chosen.status.value) == ("NOT_SELECTED", "SELECTED")
+    [decision] = [event for event in store.events(excluded.participant_id) if event.action == "NOT_SELECTED"]
+    assert decision.reason == "EXCLUDED"
