@@ -44,7 +44,7 @@ import botocore.client
 import botocore.endpoint
 from botocore.awsrequest import AWSResponse
 
-from chalicelib.settings import programme
+from bench.people import person
 from devstack.issuer import LocalIssuer
 
 INDEX_KEYS = ("gsi1pk", "gsi2pk")
@@ -95,24 +95,6 @@ def _count_writes(
                     total += 2 * kb
                     index_writes[put["TableName"] + key + json.dumps(put["Item"][key])] += 1
     return total
-
-
-def person(index: int) -> dict[str, Any]:
-    day = 1 + index % 28
-    return {
-        "nik": f"3171{index % 89 + 10:02d}{day:02d}0190{index % 9999 + 1:04d}",
-        "kk_number": f"31712301010{index:05d}",
-        "full_name": "Siti Rahayu",
-        "birth_date": f"1990-01-{day:02d}",
-        "gender": "M",
-        "email": f"person{index}@example.id",
-        "phone": f"0812{index:08d}",
-        "province_code": "31",
-        "regency_code": "3171",
-        "education": "SMA",
-        "employment_status": "UNEMPLOYED",
-        "declarations": dict.fromkeys(programme().ineligible_declarations, False),
-    }
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import time
 import requests
 
 from bench.local_stack import Stack, local_stack
-from bench.registration import person
+from bench.people import person
 from devstack import seed
 from devstack.issuer import LocalIssuer
 

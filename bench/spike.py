@@ -24,7 +24,7 @@ import boto3
 import requests
 
 from bench.local_stack import Stack, local_stack
-from bench.registration import person
+from bench.people import person
 from devstack.issuer import LocalIssuer
 
 SHARED = {0: ("nik", "DUPLICATE_NIK"), 1: ("email", "DUPLICATE_EMAIL"), 2: ("phone", "DUPLICATE_PHONE")}

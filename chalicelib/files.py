@@ -45,7 +45,14 @@ def size_of(key: str) -> int:
 
 def lines_from(key: str, offset: int) -> Iterator[bytes]:
     """The object's lines from byte `offset` on, each with its line end, streamed (never read whole)."""
-    answer = _client().get_object(Bucket=settings().upload_bucket, Key=key, Range=f"bytes={offset}-")
+    from botocore.exceptions import ClientError
+
+    try:
+        answer = _client().get_object(Bucket=settings().upload_bucket, Key=key, Range=f"bytes={offset}-")
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "InvalidRange":
+            return iter(())  # the offset is the end of the object: nothing is left
+        raise
     return answer["Body"].iter_lines(chunk_size=64 * 1024, keepends=True)  # type: ignore[no-any-return]
 
 

@@ -116,6 +116,9 @@ def continue_import(import_id: str, has_time: Callable[[], bool]) -> dict[str, A
             batch = _save(_next_chunk(batch), batch)
     except Superseded:
         return {"import_id": import_id, "superseded": True}
+    if batch.status is ImportStatus.DONE:
+        # Only once DONE is stored: a run killed before that joins the parts again.
+        files.delete([batch.part_key(number) for number in range(1, batch.parts + 1)])
     return {
         "import_id": import_id,
         "status": batch.status.value,
@@ -187,43 +190,47 @@ def _offset_after(batch: Import, header: bytes) -> int:
 
 
 def _next_chunk(batch: Import) -> Import:
-    taken, consumed, lines = 0, 0, []
-    counts = Counter(batch.counts)
-    lists = set(batch.lists)
+    rows, consumed = [], 0
     for record in csvfile.records(files.lines_from(batch.upload_key, batch.offset)):
         consumed += len(record)
         text = record.decode("utf-8")
-        if csvfile.is_blank(text):
-            continue
-        cells = csvfile.cells_of(text, batch.delimiter)
-        outcome, code = _outcome(batch, cells, batch.rows + taken + 1)
+        if not csvfile.is_blank(text):
+            rows.append(csvfile.cells_of(text, batch.delimiter))
+            if len(rows) == CHUNK_ROWS:
+                break
+    outcomes = _outcomes(batch, rows, first_row=batch.rows + 1)
+    counts = Counter(batch.counts) + Counter(outcome for outcome, _ in outcomes)
+    lists = set(batch.lists)
+    width = len(batch.columns)
+    lines = []
+    for cells, (outcome, code) in zip(rows, outcomes, strict=True):
         if batch.kind is ImportKind.EXCLUSION and outcome == IMPORTED:
             lists.add(dict(zip(batch.columns, cells, strict=True))["list"].strip().upper())
-        counts[outcome] += 1
         # The report stays rectangular: a row with too many or too few cells is cut or padded.
-        width = len(batch.columns)
         lines.append(csvfile.csv_line([*(cells + [""] * width)[:width], outcome, code]))
-        taken += 1
-        if taken == CHUNK_ROWS:
-            break
-    if taken:
+    if rows:
         files.put(batch.part_key(batch.parts + 1), "".join(lines).encode())
     advanced = replace(
         batch,
         offset=batch.offset + consumed,
-        rows=batch.rows + taken,
-        parts=batch.parts + (taken > 0),
+        rows=batch.rows + len(rows),
+        parts=batch.parts + bool(rows),
         counts=dict(counts),
         lists=tuple(sorted(lists)),
     )
-    return advanced if taken == CHUNK_ROWS else _finished(advanced)
+    return advanced if len(rows) == CHUNK_ROWS else _finished(advanced)
+
+
+def _outcomes(batch: Import, rows: list[list[str]], first_row: int) -> list[tuple[str, str]]:
+    if batch.kind is ImportKind.REGISTRATIONS:
+        return _register(batch, rows, first_row)
+    return [_outcome(batch, cells) for cells in rows]
 
 
 def _finished(batch: Import) -> Import:
     head = csvfile.csv_line([*batch.columns, "outcome", "error_code"]).encode()
     parts = [batch.part_key(number) for number in range(1, batch.parts + 1)]
     files.concatenate(parts, batch.report_key, head=head)
-    files.delete(parts)
     if batch.kind is ImportKind.EXCLUSION:
         store.activate_exclusion_lists(set(batch.lists), batch.import_id)
     logger.info(
@@ -232,12 +239,11 @@ def _finished(batch: Import) -> Import:
     return replace(batch, status=ImportStatus.DONE)
 
 
-def _outcome(batch: Import, cells: list[str], row_number: int) -> tuple[str, str]:
+def _outcome(batch: Import, cells: list[str]) -> tuple[str, str]:
+    """A cohort or exclusion row's outcome."""
     if len(cells) != len(batch.columns):
         return INVALID, "CELL_COUNT"
     row = dict(zip(batch.columns, cells, strict=True))
-    if batch.kind is ImportKind.REGISTRATIONS:
-        return _register(batch, row, row_number)
     nik = row["nik"]
     if csvfile.scientific(nik):
         return INVALID, "NIK_SCIENTIFIC_NOTATION"
@@ -289,13 +295,42 @@ _CODES = {
 }
 
 
-def _register(batch: Import, row: dict[str, str], row_number: int) -> tuple[str, str]:
-    """One row through the same rules and the same transaction as an online registration.
+def _register(batch: Import, rows: list[list[str]], first_row: int) -> list[tuple[str, str]]:
+    """A chunk's rows through the same rules and uniqueness as an online registration, batched.
 
-    The row's account is the import and the row number: run again after a crash, the row meets
-    its own registration and is IMPORTED again; a second row for the same person in the file, or
-    the same file uploaded twice, meets another account's claims and is a DUPLICATE.
+    A row's account is the import and its row number: run again after a crash, the row meets its
+    own registration and is IMPORTED again; a second row for the same person in the file, or the
+    same file uploaded twice, meets another account's claims and is a DUPLICATE.
     """
+    outcomes: list[tuple[str, str] | None] = []
+    requests: list[tuple[OfficeRegistration, str]] = []
+    for number, cells in enumerate(rows, start=first_row):
+        checked = _office_registration(batch, cells)
+        if isinstance(checked, tuple):
+            outcomes.append(checked)
+        else:
+            outcomes.append(None)
+            requests.append((checked, f"office:{batch.import_id}:{number}"))
+    registered = iter(service.register_many(requests, channel="OFFICE"))
+    accounts = iter(account for _, account in requests)
+    settled = []
+    for cells, outcome in zip(rows, outcomes, strict=True):
+        if outcome is not None:
+            settled.append(outcome)
+            continue
+        result, account = next(registered), next(accounts)
+        if isinstance(result, DomainError):
+            settled.append((_CODES.get(result.code, INVALID), result.code))
+        else:
+            settled.append(_applied(account, dict(zip(batch.columns, cells, strict=True)).get("wave_id")))
+    return settled
+
+
+def _office_registration(batch: Import, cells: list[str]) -> OfficeRegistration | tuple[str, str]:
+    """The row as a registration request, or the outcome that stops it here."""
+    if len(cells) != len(batch.columns):
+        return INVALID, "CELL_COUNT"
+    row = dict(zip(batch.columns, cells, strict=True))
     nik = row["nik"]
     if csvfile.scientific(nik):
         return INVALID, "NIK_SCIENTIFIC_NOTATION"
@@ -311,15 +346,16 @@ def _register(batch: Import, row: dict[str, str], row_number: int) -> tuple[str,
         "declarations": dict.fromkeys(programme().ineligible_declarations, False),
     }
     try:
-        request = OfficeRegistration.model_validate(body)
-        service.register(request, account=f"office:{batch.import_id}:{row_number}", channel="OFFICE")
+        return OfficeRegistration.model_validate(body)
     except ValidationError:
         return INVALID, "VALIDATION_FAILED"
-    except DomainError as error:
-        return _CODES.get(error.code, INVALID), error.code
-    if row.get("wave_id"):
+
+
+def _applied(account: str, wave_id: str | None) -> tuple[str, str]:
+    """An imported row with a wave also applies to it; a refused application is reported, not undone."""
+    if wave_id:
         try:
-            service.apply_to_wave(f"office:{batch.import_id}:{row_number}", row["wave_id"])
+            service.apply_to_wave(account, wave_id)
         except DomainError as error:
             return IMPORTED, error.code
     return IMPORTED, ""

@@ -146,4 +146,5 @@ class Import:
         return f"results/{self.province}/{self.import_id}.csv"
 
     def part_key(self, number: int) -> str:
-        return f"results/{self.province}/{self.import_id}.csv.part{number:05d}"
+        """One chunk's report lines until the report is joined (the bucket expires leftovers)."""
+        return f"parts/{self.province}/{self.import_id}/{number:05d}.csv"

@@ -7,13 +7,13 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 from chalicelib import clock, queues
 from chalicelib.auth import PROVINCIAL_ROLES, Caller
-from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.registration import rules, selection, store
 from chalicelib.registration.model import Event, Participant, SelectionState, Status, Verification, Wave
@@ -125,11 +125,10 @@ def check_identity(request: RegistrationRequest, today: date) -> None:
         raise NotEligible(fields={"rule": refused.rule})
 
 
-def register(request: RegistrationRequest, account: str, channel: str = "ONLINE") -> Participant:
-    """Register the account's holder; the same request again returns the same participant."""
+def _new_participant(request: RegistrationRequest, account: str, channel: str) -> Participant:
     check_identity(request, programme_today())
     canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
-    participant = Participant(
+    return Participant(
         participant_id=participant_id_for(account),
         nik=request.nik,
         kk_number=request.kk_number,
@@ -148,22 +147,60 @@ def register(request: RegistrationRequest, account: str, channel: str = "ONLINE"
         channel=channel,
         fingerprint=pii_key("REGISTRATION", canonical),
     )
+
+
+def _settled(participant: Participant, claimed: store.Claimed | None) -> Participant:
+    """The registered participant, or the conflict the claims make: a retry meets itself."""
+    if claimed is None:
+        logger.info(
+            "registered",
+            extra={"participant_id": participant.participant_id, "province_code": participant.province_code},
+        )
+        return participant
+    existing = claimed.existing
+    if existing is not None and existing.fingerprint == participant.fingerprint:
+        return existing
+    first = next(kind for kind in _DUPLICATES if kind in claimed.kinds)
+    logger.info("registration refused", extra={"reason": first, "province_code": participant.province_code})
+    raise _DUPLICATES[first]() from claimed
+
+
+def register(request: RegistrationRequest, account: str, channel: str = "ONLINE") -> Participant:
+    """Register the account's holder; the same request again returns the same participant."""
+    participant = _new_participant(request, account, channel)
     try:
         store.add_registration(participant)
     except store.Claimed as claimed:
-        existing = claimed.existing
-        if existing is not None and existing.fingerprint == participant.fingerprint:
-            return existing
-        first = next(kind for kind in _DUPLICATES if kind in claimed.kinds)
-        logger.info(
-            "registration refused", extra={"reason": first, "province_code": participant.province_code}
-        )
-        raise _DUPLICATES[first]() from claimed
-    logger.info(
-        "registered",
-        extra={"participant_id": participant.participant_id, "province_code": participant.province_code},
-    )
-    return participant
+        return _settled(participant, claimed)
+    return _settled(participant, None)
+
+
+def register_many(
+    requests: Sequence[tuple[RegistrationRequest, str]], channel: str
+) -> list[Participant | DomainError]:
+    """Register many (request, account) pairs with a few batched requests (see `store.add_registrations`);
+    each gets what `register` would have given it, an error included."""
+    results: list[Participant | DomainError] = []
+    fresh: list[Participant] = []
+    for request, account in requests:
+        try:
+            participant = _new_participant(request, account, channel)
+        except DomainError as error:
+            results.append(error)
+            continue
+        results.append(participant)
+        fresh.append(participant)
+    outcomes = dict(zip((p.participant_id for p in fresh), store.add_registrations(fresh), strict=True))
+    settled: list[Participant | DomainError] = []
+    for result in results:
+        if isinstance(result, DomainError):
+            settled.append(result)
+            continue
+        try:
+            settled.append(_settled(result, outcomes[result.participant_id]))
+        except DomainError as error:
+            settled.append(error)
+    return settled
 
 
 def record_for(participant_id: str, caller: Caller) -> tuple[Participant, list[Event], dict[str, str]]:

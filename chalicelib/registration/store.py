@@ -296,6 +296,75 @@ def add_registration(participant: Participant) -> None:
         raise Claimed(kinds, existing) from error
 
 
+# A transaction holds at most 100 items: 25 registrations of four items each.
+_REGISTRATIONS_PER_TRANSACTION = 25
+
+
+def add_registrations(participants: list[Participant]) -> list[Claimed | None]:
+    """Many registrations with a handful of requests: one batched read of every claim and profile,
+    then transactions of 25. Each gets None (written) or what `add_registration` would have raised.
+
+    Claims are checked before writing, so a clash seldom cancels a transaction; when one does (an
+    online registration took a claim in between), the clashing participants are taken out and the
+    rest written again.
+    """
+    outcomes: dict[str, Claimed | None] = {}
+    profiles = {
+        record.participant_id: _participant(record)
+        for record in _ProfileRecord.batch_get(
+            [(participant_key(p.participant_id), PROFILE) for p in participants]
+        )
+    }
+    keys = {key for p in participants for key in guard_keys(p).values()}
+    holders = {record.pk: record.participant_id for record in _GuardRecord.batch_get(list(keys))}
+    writable: list[Participant] = []
+    for candidate in participants:
+        kinds = {
+            kind
+            for kind, key in guard_keys(candidate).items()
+            if holders.get(key, candidate.participant_id) != candidate.participant_id
+        }
+        if candidate.participant_id in profiles:
+            kinds.add("ACCOUNT")
+        if kinds:
+            outcomes[candidate.participant_id] = Claimed(kinds, profiles.get(candidate.participant_id))
+            continue
+        for key in guard_keys(candidate).values():
+            holders[key] = candidate.participant_id
+        writable.append(candidate)
+    for start in range(0, len(writable), _REGISTRATIONS_PER_TRANSACTION):
+        outcomes |= _write_registrations(writable[start : start + _REGISTRATIONS_PER_TRANSACTION])
+    return [outcomes[p.participant_id] for p in participants]
+
+
+def _write_registrations(group: list[Participant]) -> dict[str, Claimed | None]:
+    outcomes: dict[str, Claimed | None] = {}
+    while group:
+        owners = [(p, kind) for p in group for kind in ("ACCOUNT", *guard_keys(p))]
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                for p in group:
+                    record, *guards = registration_items(p)
+                    transaction.save(record, condition=_ProfileRecord.pk.does_not_exist())
+                    for guard in guards:
+                        transaction.save(guard, condition=_GuardRecord.pk.does_not_exist())
+        except TransactWriteError as error:
+            if not _condition_failed(error):
+                raise
+            clashing: dict[str, set[str]] = {}
+            for (p, kind), reason in zip(owners, error.cancellation_reasons, strict=False):
+                if reason is not None and reason.code == "ConditionalCheckFailed":
+                    clashing.setdefault(p.participant_id, set()).add(kind)
+            for p in group:
+                if p.participant_id in clashing:
+                    outcomes[p.participant_id] = Claimed(clashing[p.participant_id], None)
+            group = [p for p in group if p.participant_id not in clashing]
+            continue
+        outcomes |= dict.fromkeys((p.participant_id for p in group), None)
+        group = []
+    return outcomes
+
+
 def participant(participant_id: str) -> Participant | None:
     try:
         return _participant(_ProfileRecord.get(participant_key(participant_id), PROFILE))

@@ -132,8 +132,9 @@ def test_an_unreadable_file_is_rejected_whole_and_changes_nothing(
     assert register(client, auth, SITI, "acc-siti").status_code == 201
 
 
+@pytest.mark.parametrize("kill_at", [3, 4], ids=["mid-file", "after-joining-the-report"])
 def test_a_long_file_goes_in_chunks_and_a_killed_run_resumes(
-    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, kill_at: int
 ) -> None:
     from chalicelib.registration import imports
 
@@ -150,7 +151,7 @@ def test_a_long_file_goes_in_chunks_and_a_killed_run_resumes(
     def dies_on_the_third_chunk(batch: Any) -> Any:
         calls["count"] += 1
         result = original(batch)
-        if calls["count"] == 3:
+        if calls["count"] == kill_at:
             raise KeyboardInterrupt("killed after the chunk's work, before its checkpoint")
         return result
 
@@ -162,6 +163,8 @@ def test_a_long_file_goes_in_chunks_and_a_killed_run_resumes(
     state = status(client, auth, import_id)
     assert (state["status"], state["counts"]) == ("DONE", {"IMPORTED": 7})
     assert len(report(import_id)) == 7
+    leftovers = boto3.client("s3").list_objects_v2(Bucket=settings().upload_bucket, Prefix="parts/")
+    assert leftovers.get("KeyCount", 0) == 0
 
 
 def upload_as(client: Client, auth: TokenFactory, kind: str, content: bytes, headers: dict[str, str]) -> str:
@@ -242,3 +245,14 @@ def test_selection_passes_over_people_on_an_active_list(client: Client, auth: To
     assert (excluded.status.value, chosen.status.value) == ("NOT_SELECTED", "SELECTED")
     [decision] = [event for event in store.events(excluded.participant_id) if event.action == "NOT_SELECTED"]
     assert decision.reason == "EXCLUDED"
+
+
+def test_a_file_that_ends_exactly_at_a_chunk_boundary_finishes(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
+    import_id = upload(client, auth, f"{HEADER}\n{ROW}\n".encode())
+    notify(client, import_id)
+    assert (status(client, auth, import_id)["status"], len(report(import_id))) == ("DONE", 1)

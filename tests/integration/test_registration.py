@@ -170,3 +170,23 @@ def test_only_participants_register(client: Client, auth: TokenFactory) -> None:
 def test_the_record_of_an_unregistered_account_is_404(client: Client, auth: TokenFactory) -> None:
     response = client.http.get("/v1/participants/me", headers=auth("participant", sub="nobody"))
     assert error_of(response) == (404, "NOT_REGISTERED")
+
+
+def test_a_batch_meets_a_claim_taken_after_its_read_and_writes_the_rest(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import service, store
+    from chalicelib.registration.schemas import OfficeRegistration
+
+    register(client, auth, SITI, "acc-siti")
+    monkeypatch.setattr(store._GuardRecord, "batch_get", lambda keys: [])
+    requests = [
+        (
+            OfficeRegistration.model_validate({**SITI, "email": "other@example.id", "phone": "081300000001"}),
+            "office-1",
+        ),
+        (OfficeRegistration.model_validate(BUDI), "office-2"),
+    ]
+    first, second = service.register_many(requests, channel="OFFICE")
+    assert isinstance(first, service.DuplicateNik)
+    assert not isinstance(second, Exception) and second.status.value == "REGISTERED"

@@ -1,0 +1,32 @@
+"""People for the benchmarks: valid, distinct registrations by index, all in DKI Jakarta (3171)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DECLARATIONS = (
+    "student",
+    "civil_servant",
+    "military_police",
+    "village_official",
+    "legislator",
+    "soe_executive",
+)
+
+
+def person(index: int) -> dict[str, Any]:
+    day = 1 + index % 28
+    return {
+        "nik": f"3171{index % 89 + 10:02d}{day:02d}0190{index % 9999 + 1:04d}",
+        "kk_number": f"31712301010{index:05d}",
+        "full_name": "Siti Rahayu",
+        "birth_date": f"1990-01-{day:02d}",
+        "gender": "M",
+        "email": f"person{index}@example.id",
+        "phone": f"0812{index:08d}",
+        "province_code": "31",
+        "regency_code": "3171",
+        "education": "SMA",
+        "employment_status": "UNEMPLOYED",
+        "declarations": dict.fromkeys(DECLARATIONS, False),
+    }
