@@ -239,14 +239,22 @@ def _finished(batch: Import) -> Import:
     return replace(batch, status=ImportStatus.DONE)
 
 
-def _outcome(batch: Import, cells: list[str]) -> tuple[str, str]:
-    """A cohort or exclusion row's outcome."""
+def _row_of(batch: Import, cells: list[str]) -> dict[str, str] | tuple[str, str]:
+    """The row by column name, or the outcome of a row that cannot be read as one."""
     if len(cells) != len(batch.columns):
         return INVALID, "CELL_COUNT"
     row = dict(zip(batch.columns, cells, strict=True))
-    nik = row["nik"]
-    if csvfile.scientific(nik):
+    if csvfile.scientific(row["nik"]):
         return INVALID, "NIK_SCIENTIFIC_NOTATION"
+    return row
+
+
+def _outcome(batch: Import, cells: list[str]) -> tuple[str, str]:
+    """A cohort or exclusion row's outcome."""
+    row = _row_of(batch, cells)
+    if isinstance(row, tuple):
+        return row
+    nik = row["nik"]
     if len(nik) != 16 or not nik.isdigit():
         return INVALID, "INVALID_NIK"
     if batch.kind is ImportKind.COHORT:
@@ -328,12 +336,10 @@ def _register(batch: Import, rows: list[list[str]], first_row: int) -> list[tupl
 
 def _office_registration(batch: Import, cells: list[str]) -> OfficeRegistration | tuple[str, str]:
     """The row as a registration request, or the outcome that stops it here."""
-    if len(cells) != len(batch.columns):
-        return INVALID, "CELL_COUNT"
-    row = dict(zip(batch.columns, cells, strict=True))
+    row = _row_of(batch, cells)
+    if isinstance(row, tuple):
+        return row
     nik = row["nik"]
-    if csvfile.scientific(nik):
-        return INVALID, "NIK_SCIENTIFIC_NOTATION"
     if len(nik) == 16 and nik.isdigit() and nik[:2] != batch.province:
         return WRONG_PROVINCE, "WRONG_PROVINCE"
     body = {
