@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-QUICK = ("cold_start", "registration", "selection", "spike")
+QUICK = ("cold_start", "registration", "selection", "spike", "imports")
 ALL = (*QUICK, "size", "local_transactions")
 
 
