@@ -234,12 +234,11 @@ def guard_keys(participant: Participant) -> dict[str, str]:
     return claims
 
 
-def registration_items(participant: Participant) -> list[Model]:
-    """The items a registration writes: the profile, then one guard per claim (see `guard_keys`)."""
-    guards = [
-        _GuardRecord(key, participant_id=participant.participant_id)
-        for key in guard_keys(participant).values()
-    ]
+def registration_items(participant: Participant, claims: dict[str, str] | None = None) -> list[Model]:
+    """The items a registration writes: the profile, then one guard per claim (`guard_keys`, unless
+    the caller has computed them already: each is an HMAC)."""
+    keys = guard_keys(participant) if claims is None else claims
+    guards = [_GuardRecord(key, participant_id=participant.participant_id) for key in keys.values()]
     return [_record(participant), *guards]
 
 
@@ -273,7 +272,7 @@ def add_registration(participant: Participant) -> None:
     retry of the same registration is recognised without another read.
     """
     claims = guard_keys(participant)
-    record, *guards = registration_items(participant)
+    record, *guards = registration_items(participant, claims)
     try:
         with TransactWrite(connection=_connection()) as transaction:
             transaction.save(record, condition=_ProfileRecord.pk.does_not_exist(), return_values=ALL_OLD)
@@ -315,13 +314,14 @@ def add_registrations(participants: list[Participant]) -> list[Claimed | None]:
             [(participant_key(p.participant_id), PROFILE) for p in participants]
         )
     }
-    keys = {key for p in participants for key in guard_keys(p).values()}
+    claims = {p.participant_id: guard_keys(p) for p in participants}
+    keys = {key for keys_of in claims.values() for key in keys_of.values()}
     holders = {record.pk: record.participant_id for record in _GuardRecord.batch_get(list(keys))}
     writable: list[Participant] = []
     for candidate in participants:
         kinds = {
             kind
-            for kind, key in guard_keys(candidate).items()
+            for kind, key in claims[candidate.participant_id].items()
             if holders.get(key, candidate.participant_id) != candidate.participant_id
         }
         if candidate.participant_id in profiles:
@@ -329,22 +329,24 @@ def add_registrations(participants: list[Participant]) -> list[Claimed | None]:
         if kinds:
             outcomes[candidate.participant_id] = Claimed(kinds, profiles.get(candidate.participant_id))
             continue
-        for key in guard_keys(candidate).values():
+        for key in claims[candidate.participant_id].values():
             holders[key] = candidate.participant_id
         writable.append(candidate)
     for start in range(0, len(writable), _REGISTRATIONS_PER_TRANSACTION):
-        outcomes |= _write_registrations(writable[start : start + _REGISTRATIONS_PER_TRANSACTION])
+        outcomes |= _write_registrations(writable[start : start + _REGISTRATIONS_PER_TRANSACTION], claims)
     return [outcomes[p.participant_id] for p in participants]
 
 
-def _write_registrations(group: list[Participant]) -> dict[str, Claimed | None]:
+def _write_registrations(
+    group: list[Participant], claims: dict[str, dict[str, str]]
+) -> dict[str, Claimed | None]:
     outcomes: dict[str, Claimed | None] = {}
     while group:
-        owners = [(p, kind) for p in group for kind in ("ACCOUNT", *guard_keys(p))]
+        owners = [(p, kind) for p in group for kind in ("ACCOUNT", *claims[p.participant_id])]
         try:
             with TransactWrite(connection=_connection()) as transaction:
                 for p in group:
-                    record, *guards = registration_items(p)
+                    record, *guards = registration_items(p, claims[p.participant_id])
                     transaction.save(record, condition=_ProfileRecord.pk.does_not_exist())
                     for guard in guards:
                         transaction.save(guard, condition=_GuardRecord.pk.does_not_exist())

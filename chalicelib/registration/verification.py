@@ -31,10 +31,8 @@ def dispatch() -> dict[str, Any]:
     config = settings()
     now = clock.now()
     today = now.date()
-    budget = min(
-        config.registry_rate_per_second * RUN_SECONDS,
-        config.registry_daily_cap - store.lookups_dispatched(today),
-    )
+    daily_left = config.registry_daily_cap - store.lookups_dispatched(today)
+    budget = min(config.registry_rate_per_second * RUN_SECONDS, daily_left)
     dispatched, full = 0, False
     for shard in range(VERIFICATION_SHARDS):
         room = budget - dispatched
@@ -53,8 +51,7 @@ def dispatch() -> dict[str, Any]:
         dispatched += len(pending)
     if dispatched:
         store.add_lookups_dispatched(today, dispatched)
-    daily_left = config.registry_daily_cap - store.lookups_dispatched(today)
-    return {"dispatched": dispatched, "more": full and daily_left > 0}
+    return {"dispatched": dispatched, "more": full and daily_left - dispatched > 0}
 
 
 def _pace(index: int, start: int, rate: int) -> int:
