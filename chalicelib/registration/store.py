@@ -163,10 +163,12 @@ class _GuardRecord(GuardItem):
     pass
 
 
-def _record(participant: Participant) -> _ProfileRecord:
-    record = _ProfileRecord(
-        participant_key(participant.participant_id),
-        PROFILE,
+def _profile(participant: Participant) -> dict[str, Any]:
+    """A new profile's attribute values by `_ProfileRecord`'s names: `_record` makes the model of them,
+    `add_registration` serialises them straight into its request (see `_item`)."""
+    values: dict[str, Any] = dict(
+        pk=participant_key(participant.participant_id),
+        sk=PROFILE,
         participant_id=participant.participant_id,
         status=participant.status.value,
         verification=participant.verification.value,
@@ -191,9 +193,13 @@ def _record(participant: Participant) -> _ProfileRecord:
         version=participant.version,
     )
     if participant.verification is Verification.PENDING:
-        record.gsi2pk = verification_shard_key(participant.participant_id)
-        record.gsi2sk = f"{participant.registered_at.isoformat()}#{participant.participant_id}"
-    return record
+        values["gsi2pk"] = verification_shard_key(participant.participant_id)
+        values["gsi2sk"] = f"{participant.registered_at.isoformat()}#{participant.participant_id}"
+    return values
+
+
+def _record(participant: Participant) -> _ProfileRecord:
+    return _ProfileRecord(**_profile(participant))
 
 
 def _participant(record: _ProfileRecord) -> Participant:
@@ -264,6 +270,47 @@ def _connection() -> Connection:
     return Connection(region=_ProfileRecord.Meta.region, host=_ProfileRecord.Meta.host)
 
 
+def _item(model: type[Model], values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`model(**values).serialize()` without building the model: the same attributes' own serialisers,
+    defaults and null checks. Building the four models of a registration and serialising them cost
+    as much CPU as the rest of the request besides the SDK call; this costs a fifth of that."""
+    attributes = model.get_attributes()
+    unknown = values.keys() - attributes.keys()
+    if unknown:
+        raise ValueError(f"Attribute {', '.join(sorted(unknown))} specified does not exist")
+    item: dict[str, dict[str, Any]] = {}
+    for name, attribute in attributes.items():
+        if name in values:
+            value = values[name]
+        else:
+            value = attribute.default() if callable(attribute.default) else attribute.default
+        if value is None:
+            if not attribute.null:
+                raise ValueError(f"Attribute '{name}' cannot be None")
+            continue
+        item[attribute.attr_name] = {attribute.attr_type: attribute.serialize(value)}
+    return item
+
+
+@cache
+def _absent(model: type[_ProfileRecord | _GuardRecord]) -> tuple[str, dict[str, str]]:
+    """The condition `model.pk.does_not_exist()`, as PynamoDB writes it, serialised once."""
+    names: dict[str, str] = {}
+    expression = model.pk.does_not_exist().serialize(names, {})
+    return expression, {placeholder: name for name, placeholder in names.items()}
+
+
+def _put_new(model: type[_ProfileRecord | _GuardRecord], values: dict[str, Any]) -> dict[str, Any]:
+    """A transaction's put of a new item: refused if an item with its key exists."""
+    expression, names = _absent(model)
+    return {
+        "TableName": model.Meta.table_name,
+        "Item": _item(model, values),
+        "ConditionExpression": expression,
+        "ExpressionAttributeNames": dict(names),
+    }
+
+
 def add_registration(participant: Participant) -> None:
     """The profile and its NIK, e-mail and phone guards, all or nothing, in one transaction.
 
@@ -272,12 +319,16 @@ def add_registration(participant: Participant) -> None:
     retry of the same registration is recognised without another read.
     """
     claims = guard_keys(participant)
-    record, *guards = registration_items(participant, claims)
+    profile = _put_new(_ProfileRecord, _profile(participant))
+    profile["ReturnValuesOnConditionCheckFailure"] = ALL_OLD
+    guards = [
+        _put_new(_GuardRecord, {"pk": key, "participant_id": participant.participant_id})
+        for key in claims.values()
+    ]
     try:
-        with TransactWrite(connection=_connection()) as transaction:
-            transaction.save(record, condition=_ProfileRecord.pk.does_not_exist(), return_values=ALL_OLD)
-            for guard in guards:
-                transaction.save(guard, condition=_GuardRecord.pk.does_not_exist())
+        _connection().transact_write_items(
+            condition_check_items=(), delete_items=(), put_items=[profile, *guards], update_items=()
+        )
     except TransactWriteError as error:
         reasons = error.cancellation_reasons
         if not reasons:
