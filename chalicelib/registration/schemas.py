@@ -40,9 +40,10 @@ def indonesian_mobile(value: str) -> str:
         number = phonenumbers.parse(text, "ID")
     except phonenumbers.NumberParseException as error:
         raise ValueError("bukan nomor telepon") from error
+    # A number whose type for its own region is MOBILE is valid there: `is_valid_number` would look
+    # its type up a second time (a sixth of the cost of checking a number).
     if (
         phonenumbers.region_code_for_number(number) != "ID"
-        or not phonenumbers.is_valid_number(number)
         or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
     ):
         raise ValueError("bukan nomor ponsel Indonesia")

@@ -52,7 +52,7 @@ def _participant(**changes: Any) -> Participant:
 def _with_models(participant: Participant, connection: RecordingConnection) -> None:
     """The transaction as it was written before: PynamoDB's models and `TransactWrite`."""
     record, *guards = store.registration_items(participant)
-    with TransactWrite(connection=connection) as transaction:  # type: ignore[arg-type]
+    with TransactWrite(connection=connection) as transaction:
         transaction.save(record, condition=store._ProfileRecord.pk.does_not_exist(), return_values=ALL_OLD)
         for guard in guards:
             transaction.save(guard, condition=store._GuardRecord.pk.does_not_exist())
