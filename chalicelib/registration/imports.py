@@ -282,7 +282,7 @@ def _tag(batch: Import, nik: str, cohort: str) -> tuple[str, str]:
         status_to=None,
         details={"cohort": cohort, "import_id": batch.import_id},
     )
-    store.tag_cohort(participant_id, cohort, event)
+    service.tag_cohort(participant_id, cohort, event)
     return IMPORTED, ""
 
 

@@ -312,6 +312,16 @@ def apply_to_wave(account: str, wave_id: str) -> Participant:
     raise Conflict("Data Anda sedang berubah; coba lagi.", code="CONCURRENT_UPDATE")
 
 
+def tag_cohort(participant_id: str, cohort: str, event: Event) -> None:
+    """Tag a partner agency's person with a cohort. A priority cohort tagged after they applied
+    counts in that wave too, unless its selection has started: offices send their cohort files
+    when they can, not before the people on them apply."""
+    if store.tag_cohort(participant_id, cohort, event, programme().priority_cohorts):
+        logger.info(
+            "application moved to priority", extra={"participant_id": participant_id, "cohort": cohort}
+        )
+
+
 # --- selection ----------------------------------------------------------------------------------
 
 

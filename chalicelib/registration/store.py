@@ -910,12 +910,18 @@ def holder_of(kind: str, value: str) -> str | None:
         return None
 
 
-def tag_cohort(participant_id: str, cohort: str, event: Event) -> None:
-    """Add the cohort to the participant's cohorts, once; with its audit event."""
+def tag_cohort(participant_id: str, cohort: str, event: Event, priority_cohorts: tuple[str, ...]) -> bool:
+    """Add the cohort to the participant's cohorts, once; with its audit event.
+
+    A cohort in `priority_cohorts` also moves the participant's open application into its pool's
+    priority partitions (`_prioritised`), in the same transaction, so that the wave's selection
+    sees them first, as if they had been tagged before applying. True if an application moved.
+    """
     for _ in range(3):
         found = participant(participant_id)
         if found is None or cohort in found.cohorts:
-            return
+            return False
+        application = _prioritised(found) if cohort in priority_cohorts else None
         try:
             with TransactWrite(connection=_connection()) as transaction:
                 transaction.update(
@@ -927,11 +933,46 @@ def tag_cohort(participant_id: str, cohort: str, event: Event) -> None:
                     condition=_ProfileRecord.version == found.version,
                 )
                 transaction.save(_event_record(participant_id, event))
-            return
+                if application is not None:
+                    record, partition = application
+                    transaction.update(
+                        record,
+                        actions=[_ApplicationRecord.gsi1pk.set(partition)],
+                        condition=_ApplicationRecord.gsi1pk == record.gsi1pk,
+                    )
+                    # A selection that has started may have read the priority partitions already:
+                    # moving the application there then would hide it from the selection for good.
+                    transaction.condition_check(
+                        _WaveRecord,
+                        WAVES_PARTITION,
+                        record.wave_id,
+                        condition=_WaveRecord.selection == SelectionState.NOT_STARTED.value,
+                    )
+            return application is not None
         except TransactWriteError as error:
             if not _condition_failed(error):
                 raise
     raise StaleParticipant(participant_id)
+
+
+def _prioritised(found: Participant) -> tuple[_ApplicationRecord, str] | None:
+    """The participant's open application and the priority partition it belongs in, if it is not
+    there yet and its wave's selection has not started (after that, the priority counts from the
+    next wave they apply to). Read again on every attempt of `tag_cohort`, so a selection asked
+    for in between is seen, and the transaction's check on the wave catches the rest."""
+    if found.status is not Status.APPLIED or found.wave_id is None:
+        return None
+    applied_to = wave(found.wave_id)
+    if applied_to is None or applied_to.selection is not SelectionState.NOT_STARTED:
+        return None
+    try:
+        record = _ApplicationRecord.get(application_key(found.wave_id, found.participant_id), "APPLICATION")
+    except _ApplicationRecord.DoesNotExist:
+        return None
+    if record.gsi1sk is None:
+        return None
+    partition = applicants_key(record.wave_id, record.pool, True, record.gsi1sk.partition("#")[0])
+    return None if record.gsi1pk == partition else (record, partition)
 
 
 def add_exclusion(nik: str, list_name: str, import_id: str) -> None:
