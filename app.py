@@ -5,8 +5,14 @@ from chalice.app import Chalice, ConvertToMiddleware
 from chalicelib.observability import logger
 from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
+from chalicelib.reports.routes import bp as reports
+from chalicelib.training.jobs import bp as training_jobs
+from chalicelib.training.routes import bp as training
 
 app = Chalice(app_name="prakerja")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_blueprint(registration)
 app.register_blueprint(registration_jobs)
+app.register_blueprint(training)
+app.register_blueprint(training_jobs)
+app.register_blueprint(reports)

@@ -41,6 +41,7 @@ class Settings(BaseModel):
     registry_rate_per_second: int = Field(default=20, gt=0)
     registry_daily_cap: int = Field(default=500_000, gt=0)
     programme_config: str = "chalicelib/programme.json"
+    catalogue_refresh_seconds: float = Field(default=30.0, ge=0)
 
     @property
     def prefix(self) -> str:
@@ -75,6 +76,7 @@ _ENVIRONMENT = {
     "registry_rate_per_second": "REGISTRY_RATE_PER_SECOND",
     "registry_daily_cap": "REGISTRY_DAILY_CAP",
     "programme_config": "PROGRAMME_CONFIG",
+    "catalogue_refresh_seconds": "CATALOGUE_REFRESH_SECONDS",
 }
 
 
@@ -94,6 +96,7 @@ class Programme(BaseModel):
     family_cap: int = Field(ge=1)
     training_balance: int = Field(gt=0)
     purchase_deadline_days: int = Field(gt=0)
+    balance_usage_days: int = Field(gt=0)
     incentive_amount: int = Field(gt=0)
     incentive_months: int = Field(gt=0)
     survey_count: int = Field(ge=0)

@@ -18,8 +18,11 @@ from functools import cache
 from typing import Any, ClassVar
 
 from pynamodb.attributes import UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.settings import settings
 
@@ -41,6 +44,26 @@ def pii_key(kind: str, value: str) -> str:
     """A stable, non-reversible key for a personal value, e.g. `NIK#3f1c…` for a NIK."""
     digest = hmac.new(_hash_key(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
     return f"{kind}#{digest}"
+
+
+@cache
+def _connection() -> Connection:
+    """One connection per container for transactions: each new one builds a botocore client."""
+    config = settings()
+    return Connection(region=config.region, host=config.aws_endpoint_url)
+
+
+def transaction() -> TransactWrite:
+    """A DynamoDB transaction over any of the tables: all its writes happen, or none."""
+    return TransactWrite(connection=_connection())
+
+
+def condition_failed(error: TransactWriteError) -> bool:
+    """Whether a transaction was cancelled because one of its conditions did not hold."""
+    return any(
+        reason is not None and reason.code == "ConditionalCheckFailed"
+        for reason in error.cancellation_reasons
+    )
 
 
 def _meta(table: str) -> Any:

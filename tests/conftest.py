@@ -32,6 +32,7 @@ os.environ.update(
         "HASH_KEY": "test-hash-key",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "prakerja",
+        "CATALOGUE_REFRESH_SECONDS": "0",
     }
 )
 
@@ -59,7 +60,9 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def client(aws: None) -> Iterator[Client]:
     from app import app
+    from chalicelib.training import catalogue
 
+    catalogue.forget()
     with Client(app, stage_name="local") as test_client:
         yield test_client
 

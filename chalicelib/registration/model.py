@@ -83,6 +83,8 @@ class Participant:
     selected_wave: str | None = None
     balance: int | None = None
     purchase_deadline: datetime | None = None
+    balance_expires_at: datetime | None = None
+    revocation_reason: str | None = None
     version: int = 1
 
 

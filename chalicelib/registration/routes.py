@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from chalice.app import Blueprint, Response
 
 from chalicelib.auth import require
@@ -10,6 +13,7 @@ from chalicelib.observability import mask
 from chalicelib.registration import imports, service
 from chalicelib.registration.model import Event, Participant, Wave
 from chalicelib.registration.schemas import ImportRequest, RegistrationRequest, WaveRequest, WaveView
+from chalicelib.settings import programme
 
 bp = Blueprint(__name__)
 
@@ -39,9 +43,14 @@ def create_wave() -> Response:
     )
 
 
+# Later stages add their parts of the record (purchases, payments, surveys) here: registration
+# must not import them, and the record is still one response.
+participant_sections: list[Callable[[Participant], dict[str, object]]] = []
+
+
 def participant_view(participant: Participant) -> dict[str, object]:
     """The contract's participant record; identity numbers masked to their last four digits."""
-    return {
+    view: dict[str, object] = {
         "participant_id": participant.participant_id,
         "status": participant.status.value,
         "verification": participant.verification.value,
@@ -54,6 +63,23 @@ def participant_view(participant: Participant) -> dict[str, object]:
         "wave_id": participant.wave_id,
         "registered_at": participant.registered_at.isoformat(),
     }
+    if participant.selected_wave is not None:
+        view |= {
+            "selected_wave": participant.selected_wave,
+            "balance": participant.balance,
+            "purchase_deadline": _local(participant.purchase_deadline),
+            "balance_expires_at": _local(participant.balance_expires_at),
+        }
+    if participant.revocation_reason:
+        view["revocation_reason"] = participant.revocation_reason
+    for section in participant_sections:
+        view |= section(participant)
+    return view
+
+
+def _local(moment: datetime | None) -> str | None:
+    """Deadlines as the programme states them: end of day, Jakarta time."""
+    return moment.astimezone(programme().timezone).isoformat() if moment else None
 
 
 @route(bp, "/v1/registrations", methods=["POST"])

@@ -51,6 +51,7 @@ class Decision:
     event: Event
     balance: int = 0
     purchase_deadline: datetime | None = None
+    balance_expires_at: datetime | None = None
 
 
 class StaleParticipant(Exception):
@@ -79,11 +80,20 @@ class SelectionStore(Protocol):
     def record_rejection(self, decision: Decision) -> None: ...
 
 
+def _end_of_day_after(selected_at: datetime, days: int) -> datetime:
+    rules = programme()
+    day = selected_at.astimezone(rules.timezone).date() + timedelta(days=days)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=rules.timezone)
+
+
 def purchase_deadline(selected_at: datetime) -> datetime:
     """The end of the programme day `purchase_deadline_days` after selection, in Jakarta time."""
-    rules = programme()
-    day = selected_at.astimezone(rules.timezone).date() + timedelta(days=rules.purchase_deadline_days)
-    return datetime.combine(day, time(23, 59, 59), tzinfo=rules.timezone)
+    return _end_of_day_after(selected_at, programme().purchase_deadline_days)
+
+
+def balance_expiry(selected_at: datetime) -> datetime:
+    """When what is left of the balance returns to the programme (`balance_usage_days`)."""
+    return _end_of_day_after(selected_at, programme().balance_usage_days)
 
 
 def _event(participant: Participant, wave: Wave, selected: bool, reason: str | None, at: datetime) -> Event:
@@ -129,6 +139,7 @@ def _decide(
             _event(participant, wave, True, None, now),
             balance=programme().training_balance,
             purchase_deadline=purchase_deadline(now),
+            balance_expires_at=balance_expiry(now),
         )
         if store.record_selection(decision, programme().family_cap):
             return replace(checkpoint, selected=checkpoint.selected + 1)

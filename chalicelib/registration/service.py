@@ -206,9 +206,7 @@ def register_many(
 def record_for(participant_id: str, caller: Caller) -> tuple[Participant, list[Event], dict[str, str]]:
     """A participant's record with its audit trail and the exclusion lists they are on (list → the
     import it came from), for an admin or the office or Pemda of its province."""
-    found = store.participant(participant_id)
-    if found is None:
-        raise NotFound("Peserta tidak ditemukan.", code="PARTICIPANT_NOT_FOUND")
+    found = participant(participant_id)
     if caller.role in PROVINCIAL_ROLES and caller.province != found.province_code:
         raise Forbidden("Anda hanya berhak atas data provinsi Anda.", code="WRONG_PROVINCE")
     registered = Event(
@@ -220,6 +218,13 @@ def record_for(participant_id: str, caller: Caller) -> tuple[Participant, list[E
         details={"channel": found.channel},
     )
     return found, [registered, *store.events(participant_id)], store.exclusions_of(found.nik)
+
+
+def participant(participant_id: str) -> Participant:
+    found = store.participant(participant_id)
+    if found is None:
+        raise NotFound("Peserta tidak ditemukan.", code="PARTICIPANT_NOT_FOUND")
+    return found
 
 
 def own_record(account: str) -> Participant:

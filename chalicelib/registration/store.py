@@ -30,7 +30,16 @@ from chalicelib.registration.model import (
     Wave,
 )
 from chalicelib.registration.selection import PARTITIONS, Checkpoint, Decision, StaleParticipant
-from chalicelib.storage import GuardItem, JobItem, OutboxItem, ParticipantItem, WaveItem, pii_key
+from chalicelib.settings import programme
+from chalicelib.storage import (
+    GuardItem,
+    JobItem,
+    OutboxItem,
+    ParticipantItem,
+    WaveItem,
+    condition_failed,
+    pii_key,
+)
 
 # All waves share one partition: there are a handful a year, and listing them is one query.
 WAVES_PARTITION = "WAVES"
@@ -156,6 +165,8 @@ class _ProfileRecord(ParticipantItem):
     selected_wave = UnicodeAttribute(null=True)
     balance = NumberAttribute(null=True)
     purchase_deadline = UTCDateTimeAttribute(null=True)
+    balance_expires_at = UTCDateTimeAttribute(null=True)
+    revocation_reason = UnicodeAttribute(null=True)
     version = NumberAttribute()
 
 
@@ -228,6 +239,8 @@ def _participant(record: _ProfileRecord) -> Participant:
         selected_wave=record.selected_wave,
         balance=None if record.balance is None else int(record.balance),
         purchase_deadline=record.purchase_deadline,
+        balance_expires_at=record.balance_expires_at,
+        revocation_reason=record.revocation_reason,
         version=int(record.version),
     )
 
@@ -254,14 +267,6 @@ class Claimed(Exception):
     def __init__(self, kinds: set[str], existing: Participant | None) -> None:
         super().__init__(", ".join(sorted(kinds)))
         self.kinds, self.existing = kinds, existing
-
-
-def _condition_failed(error: TransactWriteError) -> bool:
-    """Whether a transaction was cancelled because one of its conditions did not hold."""
-    return any(
-        reason is not None and reason.code == "ConditionalCheckFailed"
-        for reason in error.cancellation_reasons
-    )
 
 
 @cache
@@ -402,7 +407,7 @@ def _write_registrations(
                     for guard in guards:
                         transaction.save(guard, condition=_GuardRecord.pk.does_not_exist())
         except TransactWriteError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
             clashing: dict[str, set[str]] = {}
             for (p, kind), reason in zip(owners, error.cancellation_reasons, strict=False):
@@ -502,7 +507,7 @@ def add_application(participant: Participant, wave: Wave, rank: str, priority: b
             transaction.save(application, condition=_ApplicationRecord.pk.does_not_exist())
             transaction.save(_event_record(participant.participant_id, event))
     except TransactWriteError as error:
-        if _condition_failed(error):
+        if condition_failed(error):
             raise StaleParticipant(participant.participant_id) from error
         raise
 
@@ -529,9 +534,20 @@ def events(participant_id: str) -> list[Event]:
 DEADLINE_SHARDS = 16
 
 
+def due_key(kind: str, moment: datetime, participant_id: str) -> str:
+    """Where a selected participant waits in the due index: `DEADLINE` until the first purchase,
+    then `EXPIRY` of what is left of the balance; by programme date, spread over shards."""
+    day = moment.astimezone(programme().timezone).date()
+    return due_partition(kind, day, int(participant_id[:4], 16) % DEADLINE_SHARDS)
+
+
+def due_partition(kind: str, day: date, shard: int) -> str:
+    return f"{kind}#{day.isoformat()}#{shard:02d}"
+
+
 def deadline_key(deadline: datetime, participant_id: str) -> str:
     """The revocation sweep finds due participants by date, spread over shards (see docs/DATA.md)."""
-    return f"DEADLINE#{deadline.date().isoformat()}#{int(participant_id[:4], 16) % DEADLINE_SHARDS:02d}"
+    return due_key("DEADLINE", deadline, participant_id)
 
 
 class _CheckpointRecord(JobItem):
@@ -659,7 +675,8 @@ class DynamoSelectionStore:
 
     def record_selection(self, decision: Decision, family_cap: int) -> bool:
         participant, deadline = decision.participant, decision.purchase_deadline
-        assert deadline is not None
+        expires = decision.balance_expires_at
+        assert deadline is not None and expires is not None
         wave_id = decision.event.details["wave_id"]
         family = _FamilyRecord(pii_key("KK", participant.kk_number))
         try:
@@ -671,6 +688,7 @@ class DynamoSelectionStore:
                         _ProfileRecord.selected_wave.set(wave_id),
                         _ProfileRecord.balance.set(decision.balance),
                         _ProfileRecord.purchase_deadline.set(deadline),
+                        _ProfileRecord.balance_expires_at.set(expires),
                         _ProfileRecord.gsi1pk.set(deadline_key(deadline, participant.participant_id)),
                         _ProfileRecord.gsi1sk.set(participant.participant_id),
                         _ProfileRecord.version.add(1),
@@ -698,7 +716,7 @@ class DynamoSelectionStore:
             # pynamodb sends puts before updates: the profile is the third item, the family card the fourth.
             if len(reasons) == 4 and reasons[3] is not None and reasons[2] is None:
                 return False
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise StaleParticipant(participant.participant_id) from error
             raise
         return True
@@ -727,7 +745,7 @@ class DynamoSelectionStore:
                     )
                 )
         except TransactWriteError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise StaleParticipant(participant.participant_id) from error
             raise
 
@@ -754,7 +772,7 @@ def record_verification(participant_id: str, outcome: Verification, reason: str 
             )
             transaction.save(_event_record(participant_id, event))
     except TransactWriteError as error:
-        if _condition_failed(error):
+        if condition_failed(error):
             return False
         raise
     return True
@@ -950,7 +968,7 @@ def tag_cohort(participant_id: str, cohort: str, event: Event, priority_cohorts:
                     )
             return application is not None
         except TransactWriteError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
     raise StaleParticipant(participant_id)
 
@@ -987,7 +1005,9 @@ def activate_exclusion_lists(list_names: set[str], import_id: str) -> None:
 
 
 def active_exclusion_lists() -> dict[str, str]:
-    return {record.sk: record.import_id for record in _ListRecord.query("EXCLUSION_LISTS")}
+    """Each list in force with the import whose version counts; revoked people are always on one."""
+    uploaded = {record.sk: record.import_id for record in _ListRecord.query("EXCLUSION_LISTS")}
+    return {**uploaded, REVOKED_LIST: REVOCATION_SOURCE}
 
 
 def exclusions_of(nik: str) -> dict[str, str]:
@@ -999,3 +1019,39 @@ def exclusions_of(nik: str) -> dict[str, str]:
         for record in records
         if current[record.list_name] == record.import_id
     }
+
+
+# --- for later stages: what their transactions write beside their own items -------------------
+
+# Revoked people are on this list for every later wave; no upload can replace it.
+REVOKED_LIST = "REVOKED"
+REVOCATION_SOURCE = "REVOCATION"
+
+
+def event_item(participant_id: str, event: Event) -> Model:
+    """An audit event, to be written in the same transaction as the change it records."""
+    return _event_record(participant_id, event)
+
+
+def notification_item(
+    participant_id: str, kind: str, topic: str, details: dict[str, str], at: datetime
+) -> Model:
+    """A notification for the outbox, once per participant and topic."""
+    return _notification(participant_id, kind, topic, details, at)
+
+
+def revoked_item(nik: str) -> Model:
+    """The revoked person's entry on the `REVOKED` exclusion list."""
+    return _ExclusionRecord(
+        exclusion_key(nik, REVOKED_LIST), list_name=REVOKED_LIST, import_id=REVOCATION_SOURCE
+    )
+
+
+def due_participants(key: str, start_key: str | None, limit: int) -> tuple[list[Participant], str | None]:
+    """One page of the participants waiting under a `due_key`; the index holds whole profiles."""
+    results = _ProfileRecord.gsi1.query(
+        key, limit=limit, last_evaluated_key=json.loads(start_key) if start_key else None
+    )
+    found = [_participant(record) for record in results]
+    last = results.last_evaluated_key
+    return found, json.dumps(last) if last else None

@@ -1,0 +1,48 @@
+"""The training domain's objects: courses that platforms publish and purchases against the balance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Course:
+    course_id: str
+    platform_id: str
+    title: str
+    institution: str
+    category: str
+    price: int
+    hours: int
+    active: bool
+    updated_at: datetime
+    rating_sum: int = 0
+    rating_count: int = 0
+
+    @property
+    def rating_average(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
+
+
+class PurchaseStatus(StrEnum):
+    PURCHASED = "PURCHASED"
+    COMPLETED = "COMPLETED"
+
+
+@dataclass(frozen=True)
+class Purchase:
+    purchase_id: str
+    participant_id: str
+    course_id: str
+    platform_id: str
+    price: int
+    redemption_code: str
+    purchased_at: datetime
+    status: PurchaseStatus = PurchaseStatus.PURCHASED
+    completed_at: datetime | None = None
+    certificate_no: str | None = None
+    stars: int | None = None
+    review: str | None = None
+    rated_at: datetime | None = None

@@ -1,0 +1,156 @@
+"""Training routes: the catalogue, purchases, completions, ratings and revocation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.auth import Caller, require
+from chalicelib.errors import Forbidden, ValidationFailed
+from chalicelib.http import created, idempotent, parse, respond, route
+from chalicelib.registration.model import Participant
+from chalicelib.registration.routes import participant_sections, participant_view
+from chalicelib.training import catalogue, service
+from chalicelib.training.model import Course, Purchase
+from chalicelib.training.schemas import (
+    COURSE_ID,
+    CompletionRequest,
+    CourseRequest,
+    PurchaseRequest,
+    RatingRequest,
+    RevocationRequest,
+)
+
+bp = Blueprint(__name__)
+
+DEFAULT_PAGE, MAX_PAGE = 20, 100
+
+
+def course_view(course: Course) -> dict[str, object]:
+    return {
+        "course_id": course.course_id,
+        "platform_id": course.platform_id,
+        "title": course.title,
+        "institution": course.institution,
+        "category": course.category,
+        "price": course.price,
+        "hours": course.hours,
+        "active": course.active,
+        "rating": {"average": course.rating_average, "count": course.rating_count},
+    }
+
+
+def purchase_view(purchase: Purchase) -> dict[str, object]:
+    return {
+        "purchase_id": purchase.purchase_id,
+        "course_id": purchase.course_id,
+        "platform_id": purchase.platform_id,
+        "price": purchase.price,
+        "status": purchase.status.value,
+        "redemption_code": purchase.redemption_code,
+        "purchased_at": purchase.purchased_at.isoformat(),
+        "completed_at": purchase.completed_at.isoformat() if purchase.completed_at else None,
+        "certificate_no": purchase.certificate_no,
+        "stars": purchase.stars,
+    }
+
+
+def _purchases_section(participant: Participant) -> dict[str, object]:
+    if participant.selected_wave is None:
+        return {}
+    return {
+        "purchases": [
+            purchase_view(purchase) for purchase in service.purchases_of(participant.participant_id)
+        ]
+    }
+
+
+participant_sections.append(_purchases_section)
+
+
+def _platform_id(caller: Caller) -> str:
+    if not caller.platform_id:
+        raise Forbidden("Token platform tanpa platform_id.", code="PLATFORM_ID_MISSING")
+    return caller.platform_id
+
+
+def _course_id(course_id: str) -> str:
+    if not re.fullmatch(COURSE_ID, course_id):
+        raise ValidationFailed(fields={"course_id": "format tidak sah"})
+    return course_id
+
+
+@route(bp, "/v1/platform/courses/{course_id}", methods=["PUT"])
+def publish_course(course_id: str) -> Response:
+    platform = require(bp.current_request.headers, "platform")
+    request = parse(CourseRequest, bp.current_request.raw_body)
+    course, is_new = service.publish_course(_platform_id(platform), _course_id(course_id), request)
+    return respond(course_view(course), status=201 if is_new else 200)
+
+
+@route(bp, "/v1/courses", methods=["GET"], cors=True)
+def list_courses() -> Response:
+    params: Mapping[str, str] = bp.current_request.query_params or {}
+    try:
+        limit = int(params.get("limit", DEFAULT_PAGE))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(fields={"limit": f"antara 1 dan {MAX_PAGE}"})
+    page, cursor = catalogue.search(
+        params.get("platform"), params.get("category"), params.get("q"), params.get("cursor"), limit
+    )
+    return respond({"courses": [course_view(course) for course in page], "next": cursor})
+
+
+@route(bp, "/v1/courses/{course_id}", methods=["GET"], cors=True)
+def show_course(course_id: str) -> Response:
+    return respond(course_view(service.find_course(_course_id(course_id))))
+
+
+@route(bp, "/v1/purchases", methods=["POST"])
+def buy() -> Response:
+    caller = require(bp.current_request.headers, "participant")
+    request = parse(PurchaseRequest, bp.current_request.raw_body)
+
+    def purchase() -> Response:
+        bought, balance = service.buy(caller.sub, request.course_id)
+        return created(purchase_view(bought) | {"balance": balance})
+
+    return idempotent(bp, f"purchase:{caller.sub}", purchase)
+
+
+@route(bp, "/v1/platform/completions", methods=["POST"])
+def complete() -> Response:
+    platform = require(bp.current_request.headers, "platform")
+    request = parse(CompletionRequest, bp.current_request.raw_body)
+    return respond(purchase_view(service.complete(_platform_id(platform), request)))
+
+
+@route(bp, "/v1/courses/{course_id}/ratings", methods=["POST"])
+def rate(course_id: str) -> Response:
+    caller = require(bp.current_request.headers, "participant")
+    request = parse(RatingRequest, bp.current_request.raw_body)
+    rated = service.rate(caller.sub, _course_id(course_id), request)
+    course = service.find_course(course_id)
+    return created(
+        {
+            "purchase_id": rated.purchase_id,
+            "course_id": course_id,
+            "stars": rated.stars,
+            "rating": {"average": course.rating_average, "count": course.rating_count},
+        }
+    )
+
+
+@route(bp, "/v1/participants/{participant_id}/revocation", methods=["POST"])
+def revoke(participant_id: str) -> Response:
+    admin = require(bp.current_request.headers, "admin")
+    request = parse(RevocationRequest, bp.current_request.raw_body)
+
+    def revocation() -> Response:
+        return respond(participant_view(service.revoke(participant_id, admin.sub, request.reason)))
+
+    return idempotent(bp, f"revocation:{admin.sub}", revocation)
