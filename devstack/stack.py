@@ -29,7 +29,7 @@ from chalice.local import LocalDevServer, ThreadedHTTPServer, create_local_serve
 
 from chalicelib import clock
 from chalicelib.settings import Settings
-from devstack import infra, lock
+from devstack import catalogue, infra, lock
 from devstack.activity import Activity
 from devstack.declarations import Declarations
 from devstack.events import context_factory
@@ -137,6 +137,9 @@ def _start(options: StackOptions, running: ExitStack) -> subprocess.Popen[bytes]
     os.environ.update(app_environment(config, options, issuer.jwks_url) | {"REGISTRY_URL": registry.url})
     for name in REAL_CREDENTIAL_VARIABLES:
         os.environ.pop(name, None)
+    published = catalogue.publish_if_empty()
+    if published:
+        log.info("published the generated catalogue: %d courses", published)
     app = load_app(options.project_dir)
     server = _serve(app, config, options, issuer, running)
     print(

@@ -44,7 +44,12 @@ from tests.infra import create_queues, create_tables  # noqa: E402
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """In-process AWS with every table of `infra/resources.json`."""
+    """In-process AWS with every table of `infra/resources.json`, and the local stack's patch to
+    moto's transactions (equivalent to plain moto, `tests/unit/test_moto_patches.py`, but without
+    a deep copy of every table per transaction)."""
+    from devstack import moto_patches
+
+    undo = moto_patches.apply()
     with mock_aws():
         import boto3
 
@@ -55,6 +60,7 @@ def aws() -> Iterator[None]:
             CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_REGION"]},
         )
         yield
+    undo()
 
 
 @pytest.fixture
