@@ -18,6 +18,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import stats
 from chalicelib.registration.model import (
     Event,
     Import,
@@ -506,6 +507,12 @@ def add_application(participant: Participant, wave: Wave, rank: str, priority: b
             )
             transaction.save(application, condition=_ApplicationRecord.pk.does_not_exist())
             transaction.save(_event_record(participant.participant_id, event))
+            stats.add_in(
+                transaction,
+                stats.province_scope(participant.province_code),
+                participant.participant_id,
+                {"applied": 1},
+            )
     except TransactWriteError as error:
         if condition_failed(error):
             raise StaleParticipant(participant.participant_id) from error
@@ -702,6 +709,11 @@ class DynamoSelectionStore:
                     | (_FamilyRecord.recipients < family_cap),
                 )
                 transaction.save(_event_record(participant.participant_id, decision.event))
+                for scope in (
+                    stats.province_scope(participant.province_code),
+                    stats.wave_scope(wave_id, participant.province_code),
+                ):
+                    stats.add_in(transaction, scope, participant.participant_id, {"selected": 1})
                 transaction.save(
                     _notification(
                         participant.participant_id,
@@ -713,8 +725,9 @@ class DynamoSelectionStore:
                 )
         except TransactWriteError as error:
             reasons = error.cancellation_reasons
-            # pynamodb sends puts before updates: the profile is the third item, the family card the fourth.
-            if len(reasons) == 4 and reasons[3] is not None and reasons[2] is None:
+            # pynamodb sends puts before updates, in order: the two puts (event, notification), then
+            # the profile, the family card, and the counters (which have no condition).
+            if len(reasons) > 3 and reasons[3] is not None and reasons[2] is None:
                 return False
             if condition_failed(error):
                 raise StaleParticipant(participant.participant_id) from error
@@ -753,10 +766,23 @@ class DynamoSelectionStore:
 # --- identity verification ---------------------------------------------------------------------
 
 
-def record_verification(participant_id: str, outcome: Verification, reason: str | None, event: Event) -> bool:
-    """Store the registry's answer once; False if the participant was already decided (or is gone)."""
+def record_verification(
+    participant: Participant, outcome: Verification, reason: str | None, event: Event
+) -> bool:
+    """Store the registry's answer once; False if the participant was already decided (or is gone).
+
+    The province's `registered` figure moves here, once per person, rather than on the
+    registration's own hot path: exact as soon as the identity checks have caught up.
+    """
+    participant_id = participant.participant_id
     try:
         with TransactWrite(connection=_connection()) as transaction:
+            stats.add_in(
+                transaction,
+                stats.province_scope(participant.province_code),
+                participant_id,
+                {"registered": 1},
+            )
             transaction.update(
                 _ProfileRecord(participant_key(participant_id), PROFILE),
                 actions=[
@@ -951,6 +977,7 @@ def tag_cohort(participant_id: str, cohort: str, event: Event, priority_cohorts:
                     condition=_ProfileRecord.version == found.version,
                 )
                 transaction.save(_event_record(participant_id, event))
+                stats.count_cohort_in(transaction, found.province_code, cohort, participant_id)
                 if application is not None:
                     record, partition = application
                     transaction.update(

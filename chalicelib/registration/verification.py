@@ -76,6 +76,6 @@ def verify(participant_id: str) -> str:
         status_to=None,
         reason=answer.reason,
     )
-    store.record_verification(participant_id, outcome, answer.reason, event)
+    store.record_verification(participant, outcome, answer.reason, event)
     logger.info("identity checked", extra={"participant_id": participant_id, "outcome": outcome.value})
     return outcome.value

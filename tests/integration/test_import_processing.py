@@ -197,6 +197,7 @@ def test_a_cohort_file_tags_registered_people_and_reports_the_rest(
     upload_as(client, auth, "cohort", content, auth("office", province="31"))
     me = client.http.get("/v1/participants/me", headers=auth("participant", sub="acc-siti")).json_body
     assert me["cohorts"] == ["PURNA_PMI"]
+    assert client.http.get("/v1/stats/provinces/31").json_body["cohorts"] == {"PURNA_PMI": 1}
 
 
 def test_an_exclusion_list_shows_with_its_source_and_a_newer_upload_replaces_it(
