@@ -73,6 +73,7 @@ def load(selected: int, due: int) -> set[str]:
         datetime.fromisoformat("2021-06-04T00:00+07:00"),
     )
     store.add_wave(Wave("W1", opens, closes, selected, {}), created_by="bench")
+    store.add_selection_days("W1", {SELECTED_AT.date()})
     rng = random.Random(3)
     due_indexes = set(rng.sample(range(selected), due))
     due_ids = set()

@@ -44,6 +44,7 @@ class Wave:
     province_quotas: dict[str, int]
     seed: str = ""
     selection: SelectionState = SelectionState.NOT_STARTED
+    selection_days: tuple[date, ...] = ()
 
     def pool_of(self, province_code: str) -> str:
         """The selection pool an applicant from `province_code` competes in."""

@@ -8,7 +8,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from chalicelib import clock, queues
@@ -363,11 +363,19 @@ def start_requested_selections() -> dict[str, Any]:
     return {"waves_started": started}
 
 
+LAMBDA_LIFETIME = timedelta(minutes=15)
+
+
 def continue_selection(wave_id: str, pool: str, has_time: Callable[[], bool]) -> dict[str, Any]:
     """Select in one pool until done or out of time; hands the rest on, and closes the wave at the end."""
     wave = store.wave(wave_id)
     if wave is None or wave.selection is SelectionState.DONE:
         return {"wave_id": wave_id, "pool": pool, "skipped": True}
+    now = clock.now()
+    # Every decision of this invocation falls on one of these days (a Lambda lives 15 minutes).
+    store.add_selection_days(
+        wave_id, {moment.astimezone(programme().timezone).date() for moment in (now, now + LAMBDA_LIFETIME)}
+    )
     selections = store.DynamoSelectionStore()
     checkpoint = selection.select_pool(selections, wave, pool, has_time)
     if not checkpoint.done:

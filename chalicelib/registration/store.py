@@ -10,7 +10,13 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.connection import Connection
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -55,6 +61,7 @@ class _WaveRecord(WaveItem):
     seed = UnicodeAttribute()
     selection = UnicodeAttribute(default=SelectionState.NOT_STARTED.value)
     selection_requested_by = UnicodeAttribute(null=True)
+    selection_days = UnicodeSetAttribute(null=True)
 
 
 def add_wave(wave: Wave, created_by: str) -> bool:
@@ -88,6 +95,7 @@ def _wave(record: _WaveRecord) -> Wave:
         province_quotas={code: int(value) for code, value in record.province_quotas.items()},
         seed=record.seed,
         selection=SelectionState(record.selection),
+        selection_days=tuple(sorted(date.fromisoformat(day) for day in record.selection_days or ())),
     )
 
 
@@ -100,6 +108,14 @@ def wave(wave_id: str) -> Wave | None:
         return _wave(_WaveRecord.get(WAVES_PARTITION, wave_id))
     except _WaveRecord.DoesNotExist:
         return None
+
+
+def add_selection_days(wave_id: str, days: set[date]) -> None:
+    """Days on which the wave's selection decides: its deadlines and expiries fall a fixed number
+    of days later, so the sweeps know which days can have anyone due without reading the others."""
+    _WaveRecord(WAVES_PARTITION, wave_id).update(
+        actions=[_WaveRecord.selection_days.add({day.isoformat() for day in days})]
+    )
 
 
 def set_selection(

@@ -339,18 +339,21 @@ def _expire_if_due(participant: Participant) -> bool:
 PAGE = 200
 
 
-def _first_day(days_after_close: int) -> date:
-    """The earliest day anything can fall due: no selection happens before its wave closes."""
-    closes = [wave.closes_at for wave in registration.list_waves()]
-    if not closes:
-        return registration.programme_today()
-    return min(closes).astimezone(programme().timezone).date() + timedelta(days=days_after_close)
+def _due_days(days_after_selection: int) -> list[date]:
+    """The days anyone can fall due on: a fixed number of days after a day some selection decided."""
+    return sorted(
+        {
+            day + timedelta(days=days_after_selection)
+            for wave in registration.list_waves()
+            for day in wave.selection_days
+        }
+    )
 
 
 def _sweep(
-    kind: str, act: Callable[[Participant], bool], first_day: Callable[[], date], has_time: Callable[[], bool]
+    kind: str, act: Callable[[Participant], bool], due_days: list[date], has_time: Callable[[], bool]
 ) -> dict[str, Any]:
-    """Walk the due index day by day (only days already over), shard by shard, page by page.
+    """Walk the due index on the days that are over and can hold anyone, shard by shard, page by page.
 
     Only due participants are read: everyone else waits under a later day. The checkpoint
     (day, shard, page) is saved after every page, and acting on a participant takes them out of
@@ -358,12 +361,14 @@ def _sweep(
     anything, and an act that is repeated anyway is refused by its condition.
     """
     saved = store.sweep_checkpoint(kind)
-    day, shard, start_key = (
-        (date.fromisoformat(saved[0]), saved[1], saved[2]) if saved else (first_day(), 0, None)
+    start, shard, start_key = (
+        (date.fromisoformat(saved[0]), saved[1], saved[2]) if saved else (date.min, 0, None)
     )
     today = registration.programme_today()
     read = acted = 0
-    while day < today:
+    for day in (day for day in due_days if start <= day < today):
+        if day != start:
+            shard, start_key = 0, None
         while shard < registration_store.DEADLINE_SHARDS:
             if not has_time():
                 return {"job": kind, "read": read, "acted": acted, "more": True}
@@ -375,23 +380,15 @@ def _sweep(
             if start_key is None:
                 shard += 1
             store.save_sweep_checkpoint(kind, day.isoformat(), shard, start_key)
-        day, shard = day + timedelta(days=1), 0
-        store.save_sweep_checkpoint(kind, day.isoformat(), shard, None)
-    return {
-        "job": kind,
-        "read": read,
-        "acted": acted,
-        "swept_through": (today - timedelta(days=1)).isoformat(),
-    }
+        store.save_sweep_checkpoint(kind, (day + timedelta(days=1)).isoformat(), 0, None)
+    return {"job": kind, "read": read, "acted": acted}
 
 
 def sweep_deadlines(has_time: Callable[[], bool]) -> dict[str, Any]:
     """Revoke everyone selected whose purchase deadline passed without a purchase."""
-    return _sweep(
-        "DEADLINE", _revoke_if_due, lambda: _first_day(programme().purchase_deadline_days), has_time
-    )
+    return _sweep("DEADLINE", _revoke_if_due, _due_days(programme().purchase_deadline_days), has_time)
 
 
 def expire_balances(has_time: Callable[[], bool]) -> dict[str, Any]:
     """Return what is left of balances whose usage period is over."""
-    return _sweep("EXPIRY", _expire_if_due, lambda: _first_day(programme().balance_usage_days), has_time)
+    return _sweep("EXPIRY", _expire_if_due, _due_days(programme().balance_usage_days), has_time)

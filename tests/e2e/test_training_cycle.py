@@ -42,7 +42,7 @@ def test_concurrent_purchases_completion_rating_and_the_revocation_sweep() -> No
         assert rating.status_code == 201
 
         set_clock(stack, "2021-07-06T01:00:00+07:00")
-        assert run_job(stack, "revocation")["acted"] == 1
+        assert run_job(stack, "revocation")["deadlines"]["acted"] == 1
         revoked = call(stack, "GET", "/v1/participants/me", idle).json()
         assert (revoked["status"], revoked["balance"]) == ("REVOKED", 0)
         figures = call(stack, "GET", "/v1/stats/provinces/31").json()
