@@ -1,5 +1,7 @@
 """Run benchmark scripts: `python -m bench [name ...]`; without names, the ones that take minutes
-at most. The long ones (`size`, `local_transactions`: a 100,000-participant local stack) run by name."""
+at most. The long ones run by name: `size` and `local_transactions` (a 100,000-participant local
+stack), `import_throughput` (a 100,000-row import three times over) and `import_memory`
+(100,000- and 1,000,000-row imports, a quarter of an hour)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import subprocess
 import sys
 
 QUICK = ("cold_start", "registration", "selection", "spike", "imports")
-ALL = (*QUICK, "size", "local_transactions")
+ALL = (*QUICK, "size", "local_transactions", "import_throughput", "import_memory")
 
 
 def main() -> int:
