@@ -14,30 +14,17 @@ revoke the same people, each once.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import time
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-os.environ.update(
-    {
-        "STAGE": "local",
-        "HASH_KEY": "bench",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "ap-southeast-3",
-        "AWS_REGION": "ap-southeast-3",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-
 import boto3
 import botocore.client
 from moto import mock_aws
 
+import bench.in_process  # noqa: F401  (the environment, before anything reads it)
 from devstack import moto_patches
 from tests.infra import create_tables
 
