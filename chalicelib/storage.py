@@ -47,7 +47,7 @@ def pii_key(kind: str, value: str) -> str:
 
 
 @cache
-def _connection() -> Connection:
+def connection() -> Connection:
     """One connection per container for transactions: each new one builds a botocore client."""
     config = settings()
     return Connection(region=config.region, host=config.aws_endpoint_url)
@@ -55,7 +55,7 @@ def _connection() -> Connection:
 
 def transaction() -> TransactWrite:
     """A DynamoDB transaction over any of the tables: all its writes happen, or none."""
-    return TransactWrite(connection=_connection())
+    return TransactWrite(connection=connection())
 
 
 def condition_failed(error: TransactWriteError) -> bool:

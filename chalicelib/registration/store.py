@@ -17,7 +17,6 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.connection import Connection
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
@@ -45,6 +44,7 @@ from chalicelib.storage import (
     ParticipantItem,
     WaveItem,
     condition_failed,
+    connection,
     pii_key,
 )
 
@@ -286,12 +286,6 @@ class Claimed(Exception):
         self.kinds, self.existing = kinds, existing
 
 
-@cache
-def _connection() -> Connection:
-    """One connection per container for transactions: each new one builds a botocore client."""
-    return Connection(region=_ProfileRecord.Meta.region, host=_ProfileRecord.Meta.host)
-
-
 def _item(model: type[Model], values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """`model(**values).serialize()` without building the model: the same attributes' own serialisers,
     defaults and null checks. Building the four models of a registration and serialising them cost
@@ -348,7 +342,7 @@ def add_registration(participant: Participant) -> None:
         for key in claims.values()
     ]
     try:
-        _connection().transact_write_items(
+        connection().transact_write_items(
             condition_check_items=(), delete_items=(), put_items=[profile, *guards], update_items=()
         )
     except TransactWriteError as error:
@@ -417,7 +411,7 @@ def _write_registrations(
     while group:
         owners = [(p, kind) for p in group for kind in ("ACCOUNT", *claims[p.participant_id])]
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 for p in group:
                     record, *guards = registration_items(p, claims[p.participant_id])
                     transaction.save(record, condition=_ProfileRecord.pk.does_not_exist())
@@ -511,7 +505,7 @@ def add_application(participant: Participant, wave: Wave, rank: str, priority: b
     application.gsi1sk = f"{rank}#{participant.participant_id}"
     profile = _ProfileRecord(participant_key(participant.participant_id), PROFILE)
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=connection()) as transaction:
             transaction.update(
                 profile,
                 actions=[
@@ -703,7 +697,7 @@ class DynamoSelectionStore:
         wave_id = decision.event.details["wave_id"]
         family = _FamilyRecord(pii_key("KK", participant.kk_number))
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _ProfileRecord(participant_key(participant.participant_id), PROFILE),
                     actions=[
@@ -754,7 +748,7 @@ class DynamoSelectionStore:
         participant = decision.participant
         wave_id = decision.event.details["wave_id"]
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _ProfileRecord(participant_key(participant.participant_id), PROFILE),
                     actions=[
@@ -792,7 +786,7 @@ def record_verification(
     """
     participant_id = participant.participant_id
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=connection()) as transaction:
             stats.add_in(
                 transaction,
                 stats.province_scope(participant.province_code),
@@ -983,7 +977,7 @@ def tag_cohort(participant_id: str, cohort: str, event: Event, priority_cohorts:
             return False
         application = _prioritised(found) if cohort in priority_cohorts else None
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _ProfileRecord(participant_key(participant_id), PROFILE),
                     actions=[

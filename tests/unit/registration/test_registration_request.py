@@ -75,7 +75,7 @@ def test_a_registration_sends_what_pynamodb_would_send(
 ) -> None:
     participant = _participant(**changes)
     direct, with_models = RecordingConnection(), RecordingConnection()
-    monkeypatch.setattr(store, "_connection", lambda: direct)
+    monkeypatch.setattr(store, "connection", lambda: direct)
 
     store.add_registration(participant)
     _with_models(participant, with_models)
@@ -86,7 +86,7 @@ def test_a_registration_sends_what_pynamodb_would_send(
 
 def test_a_required_attribute_left_empty_is_refused_before_sending(monkeypatch: pytest.MonkeyPatch) -> None:
     connection = RecordingConnection()
-    monkeypatch.setattr(store, "_connection", lambda: connection)
+    monkeypatch.setattr(store, "connection", lambda: connection)
 
     with pytest.raises(ValueError, match="phone"):
         store.add_registration(_participant(phone=None))
