@@ -327,6 +327,15 @@ def _put_new(model: type[_ProfileRecord | _GuardRecord], values: dict[str, Any])
     }
 
 
+def _registration_puts(participant: Participant, claims: dict[str, str]) -> list[dict[str, Any]]:
+    """A registration's puts, the profile first, each refused if its key is taken."""
+    guards = [{"pk": key, "participant_id": participant.participant_id} for key in claims.values()]
+    return [
+        _put_new(_ProfileRecord, _profile(participant)),
+        *(_put_new(_GuardRecord, guard) for guard in guards),
+    ]
+
+
 def add_registration(participant: Participant) -> None:
     """The profile and its NIK, e-mail and phone guards, all or nothing, in one transaction.
 
@@ -335,15 +344,11 @@ def add_registration(participant: Participant) -> None:
     retry of the same registration is recognised without another read.
     """
     claims = guard_keys(participant)
-    profile = _put_new(_ProfileRecord, _profile(participant))
-    profile["ReturnValuesOnConditionCheckFailure"] = ALL_OLD
-    guards = [
-        _put_new(_GuardRecord, {"pk": key, "participant_id": participant.participant_id})
-        for key in claims.values()
-    ]
+    puts = _registration_puts(participant, claims)
+    puts[0]["ReturnValuesOnConditionCheckFailure"] = ALL_OLD
     try:
         connection().transact_write_items(
-            condition_check_items=(), delete_items=(), put_items=[profile, *guards], update_items=()
+            condition_check_items=(), delete_items=(), put_items=puts, update_items=()
         )
     except TransactWriteError as error:
         reasons = error.cancellation_reasons
@@ -411,12 +416,10 @@ def _write_registrations(
     while group:
         owners = [(p, kind) for p in group for kind in ("ACCOUNT", *claims[p.participant_id])]
         try:
-            with TransactWrite(connection=connection()) as transaction:
-                for p in group:
-                    record, *guards = registration_items(p, claims[p.participant_id])
-                    transaction.save(record, condition=_ProfileRecord.pk.does_not_exist())
-                    for guard in guards:
-                        transaction.save(guard, condition=_GuardRecord.pk.does_not_exist())
+            puts = [put for p in group for put in _registration_puts(p, claims[p.participant_id])]
+            connection().transact_write_items(
+                condition_check_items=(), delete_items=(), put_items=puts, update_items=()
+            )
         except TransactWriteError as error:
             if not condition_failed(error):
                 raise
