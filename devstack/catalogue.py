@@ -14,7 +14,10 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from chalicelib.training.model import Course
 
 PLATFORMS = (
     "TOKOPEDIA",
@@ -47,6 +50,7 @@ CATEGORIES = {
     "OTOMOTIF": ("Perawatan Sepeda Motor", "Teknisi AC", "Servis Ponsel"),
 }
 LEVELS = ("untuk Pemula", "Tingkat Lanjut", "Praktis", "dalam 30 Hari")
+PUBLISHED = datetime(2020, 4, 1, tzinfo=UTC)
 INSTITUTION_KINDS = ("Lembaga Pelatihan", "Akademi", "Kursus", "Balai Keterampilan", "Sekolah Vokasi")
 INSTITUTION_NAMES = (
     "Nusantara", "Mandiri", "Cendekia", "Prima", "Harapan", "Bina Karya", "Maju Jaya", "Sinar",
@@ -54,30 +58,19 @@ INSTITUTION_NAMES = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SeedCourse:
-    course_id: str
-    platform_id: str
-    title: str
-    institution: str
-    category: str
-    price: int
-    hours: int
-
-
 def institutions(rng: random.Random, count: int) -> list[str]:
     names = [f"{kind} {name}" for kind in INSTITUTION_KINDS for name in INSTITUTION_NAMES]
     return rng.sample(names, count)
 
 
-def courses(count: int = 350, institution_count: int = 48, seed: int = 2020) -> Iterator[SeedCourse]:
+def courses(count: int = 350, institution_count: int = 48, seed: int = 2020) -> Iterator[Course]:
     """`count` courses from `institution_count` institutions on the 7 platforms; same seed, same catalogue."""
     rng = random.Random(seed)  # noqa: S311 -- reproducible on purpose; nothing secret is drawn
     offered = institutions(rng, institution_count)
     for index in range(count):
         category = rng.choice(sorted(CATEGORIES))
         platform = PLATFORMS[index % len(PLATFORMS)]
-        yield SeedCourse(
+        yield Course(
             course_id=f"{platform[:3]}-{index + 1:04d}",
             platform_id=platform,
             title=f"{rng.choice(CATEGORIES[category])} {rng.choice(LEVELS)}",
@@ -85,24 +78,24 @@ def courses(count: int = 350, institution_count: int = 48, seed: int = 2020) -> 
             category=category,
             price=rng.randrange(100_000, 1_000_001, 25_000),
             hours=rng.randrange(2, 41),
+            active=True,
+            updated_at=PUBLISHED,
         )
 
 
 def publish_if_empty() -> int:
     """Publish the generated catalogue into an empty one; returns how many courses were published."""
-    from chalicelib import clock
     from chalicelib.training import store
-    from chalicelib.training.model import Course
 
     if store.catalogue_version():
         return 0
     published = 0
     for course in courses():
-        store.save_course(Course(**asdict(course), active=True, updated_at=clock.now()))
+        store.save_course(course)
         published += 1
     return published
 
 
 if __name__ == "__main__":
     for course in courses():
-        print(json.dumps(asdict(course)))
+        print(json.dumps(asdict(course), default=str))
