@@ -43,33 +43,21 @@ STUB_ENVIRONMENT = {
     "MAX_IMPORT_BYTES": str(1024**3),
 }
 
-HEADER = (
-    "nik",
-    "kk_number",
-    "full_name",
-    "birth_date",
-    "gender",
-    "phone",
-    "email",
-    "regency_code",
-    "education",
-    "employment_status",
-)
 IMPORT_SECONDS = 900
 
 
 def write_file(path: Path, rows: int) -> int:
     """N distinct people, semicolon-separated as Excel writes it; every twentieth row repeats the one
     before it (a DUPLICATE). Written line by line: a 1,000,000-row file never sits in memory."""
-    from bench.people import person
+    from bench.people import OFFICE_COLUMNS, person
 
     with path.open("w", encoding="utf-8", newline="") as file:
-        file.write(";".join(HEADER) + "\r\n")
+        file.write(";".join(OFFICE_COLUMNS) + "\r\n")
         for index in range(rows):
             source = person(index - 1 if index % 20 == 19 else index)
             # bench.people's family card numbers outgrow 16 digits past 100,000 people.
             source["kk_number"] = f"31712301{(index - 1 if index % 20 == 19 else index):08d}"
-            file.write(";".join(str(source[column]) for column in HEADER) + "\r\n")
+            file.write(";".join(str(source[column]) for column in OFFICE_COLUMNS) + "\r\n")
     return path.stat().st_size
 
 

@@ -24,7 +24,7 @@ import botocore.client
 from moto import mock_aws
 
 import bench.in_process  # noqa: F401  (the environment, before anything reads it)
-from bench.people import person
+from bench.people import OFFICE_COLUMNS, person
 from devstack import moto_patches
 from tests.infra import create_queues, create_tables
 
@@ -38,11 +38,10 @@ def _counting(self: Any, operation: str, params: dict[str, Any]) -> Any:
 
 
 def content(rows: int) -> bytes:
-    header = "nik;kk_number;full_name;birth_date;gender;phone;email;regency_code;education;employment_status"
-    lines = [header]
+    lines = [";".join(OFFICE_COLUMNS)]
     for index in range(rows):
         source = person(index - 1 if index % 20 == 19 else index)
-        lines.append(";".join(source[column] for column in header.split(";")))
+        lines.append(";".join(source[column] for column in OFFICE_COLUMNS))
     return ("\r\n".join(lines) + "\r\n").encode()
 
 

@@ -14,6 +14,21 @@ DECLARATIONS = (
 )
 
 
+# An office's registrations file, as the benchmarks write it: the contract's columns with e-mail.
+OFFICE_COLUMNS = (
+    "nik",
+    "kk_number",
+    "full_name",
+    "birth_date",
+    "gender",
+    "phone",
+    "email",
+    "regency_code",
+    "education",
+    "employment_status",
+)
+
+
 def person(index: int) -> dict[str, Any]:
     day = 1 + index % 28
     return {
