@@ -33,7 +33,7 @@ def person(index: int) -> dict[str, Any]:
     day = 1 + index % 28
     return {
         "nik": f"3171{index % 89 + 10:02d}{day:02d}0190{index % 9999 + 1:04d}",
-        "kk_number": f"31712301010{index:05d}",
+        "kk_number": f"31712301{index:08d}",
         "full_name": "Siti Rahayu",
         "birth_date": f"1990-01-{day:02d}",
         "gender": "M",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,16 @@ def test_cognito_groups_and_custom_attributes_are_understood() -> None:
         province="35",
     )
     assert caller == Caller(sub="u-1", role="pemda", province="35")
+
+
+@pytest.mark.parametrize("audience", [None, "another-app-client"])
+def test_token_for_another_app_client_is_refused_once_the_audience_is_set(
+    configure: Callable[..., None], audience: str | None
+) -> None:
+    configure(JWT_AUDIENCE="prakerja-web")
+    assert require(_headers(role="admin", sub="a", aud="prakerja-web"), "admin").sub == "a"
+    with pytest.raises(Unauthenticated):
+        require(_headers(role="admin", sub="a", aud=audience), "admin")
 
 
 def test_missing_token_raises_unauthenticated() -> None:

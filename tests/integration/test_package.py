@@ -89,3 +89,5 @@ def test_functions_learn_the_real_resource_names_from_the_template(packaged: dic
     variables = packaged["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["UPLOAD_BUCKET"] == {"Ref": "UploadBucket"}
     assert "UserPool" in variables["JWKS_URL"]["Fn::Sub"]
+    # Cognito's ID tokens name the app client they were issued to in `aud`: another client's are refused.
+    assert variables["JWT_AUDIENCE"] == {"Ref": "UserPoolClient"}
