@@ -34,6 +34,7 @@ pytest: install
 package: install
 	rm -rf build/$(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-southeast-3} $(VENV)/bin/chalice package --stage $(STAGE) --merge-template infra/resources.json build/$(STAGE)
+	$(PY) infra/precompile.py build/$(STAGE)
 	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json
 
 seed: install

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def package_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make package STAGE=prod` builds: the template and the deployment zip, with bytecode."""
     out = tmp_path_factory.mktemp("package") / "prod"
     environment = {key: value for key, value in os.environ.items() if not key.startswith("STAGE")}
     subprocess.run(
@@ -26,8 +28,14 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         check=True,
         capture_output=True,
     )
-    lint = subprocess.run([BIN / "cfn-lint", out / "sam.json"], capture_output=True, text=True)
-    loaded: dict[str, Any] = json.loads((out / "sam.json").read_text())
+    subprocess.run([sys.executable, "infra/precompile.py", out], cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def packaged(package_directory: Path) -> dict[str, Any]:
+    lint = subprocess.run([BIN / "cfn-lint", package_directory / "sam.json"], capture_output=True, text=True)
+    loaded: dict[str, Any] = json.loads((package_directory / "sam.json").read_text())
     loaded["lint"] = lint
     return loaded
 
@@ -91,3 +99,45 @@ def test_functions_learn_the_real_resource_names_from_the_template(packaged: dic
     assert "UserPool" in variables["JWKS_URL"]["Fn::Sub"]
     # Cognito's ID tokens name the app client they were issued to in `aud`: another client's are refused.
     assert variables["JWT_AUDIENCE"] == {"Ref": "UserPoolClient"}
+
+
+def test_every_module_of_the_package_ships_its_bytecode(package_directory: Path) -> None:
+    with zipfile.ZipFile(package_directory / "deployment.zip") as package:
+        names = set(package.namelist())
+        tag = sys.implementation.cache_tag
+        modules = [name for name in names if name.endswith(".py")]
+        missing = [
+            name
+            for name in modules
+            if f"{name.rpartition('/')[0]}/__pycache__/{Path(name).stem}.{tag}.pyc".lstrip("/") not in names
+        ]
+        assert len(modules) > 1000
+        assert not missing
+        header = package.read(f"chalicelib/__pycache__/auth.{tag}.pyc")[:8]
+    # PEP 552: flags 0b01 is a hash-based pyc whose source is not checked at import.
+    assert int.from_bytes(header[4:8], "little") == 0b01
+
+
+def test_a_cold_start_loads_bytecode_and_compiles_nothing(package_directory: Path, tmp_path: Path) -> None:
+    """Lambda's code directory is read-only: a module compiled there is compiled at every cold start.
+    With every source of the app made unloadable, `import app` still succeeds, from bytecode alone."""
+    with zipfile.ZipFile(package_directory / "deployment.zip") as package:
+        package.extractall(tmp_path)
+    for source in [tmp_path / "app.py", *(tmp_path / "chalicelib").rglob("*.py")]:
+        source.write_text("raise ImportError('compiled from source at a cold start')\n")
+    environment = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "STAGE": "prod",
+        "AWS_DEFAULT_REGION": "ap-southeast-3",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "import app; print(app.app.app_name)"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "prakerja"
