@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -817,42 +817,95 @@ def record_verification(
     return True
 
 
-def pending_verifications(shard: int, limit: int) -> list[str]:
-    """Participants in one shard whose identity check has not been dispatched yet, oldest first."""
-    return [record.participant_id for record in _ProfileRecord.gsi2.query(f"VERIFY#{shard:02d}", limit=limit)]
+# A dispatched check stays in the pending index, moved behind every undispatched one: its sort key
+# becomes `~<time>#<id>`, `~` sorting after any date, with the time from which it may be dispatched
+# again (see `verification.REDISPATCH_AFTER`). The answer takes it out of the index for good.
+_DISPATCHED = "~"
 
 
-def mark_dispatched(participant_ids: list[str], at: datetime) -> None:
-    """Take dispatched checks out of the pending index, so that no later run asks for them again."""
-    for participant_id in participant_ids:
+def _dispatched_until(moment: datetime) -> str:
+    return f"{_DISPATCHED}{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
+
+
+def pending_verifications(shard: int, limit: int, now: datetime) -> list[tuple[str, str]]:
+    """Checks in one shard to dispatch, as (participant id, place in the index): the undispatched
+    ones oldest first, then those dispatched long enough ago to be due again."""
+    results = _ProfileRecord.gsi2.query(
+        f"VERIFY#{shard:02d}",
+        _ProfileRecord.gsi2sk < _dispatched_until(now),
+        limit=limit,
+    )
+    return [(record.participant_id, str(record.gsi2sk)) for record in results]
+
+
+def claim_verifications(pending: list[tuple[str, str]], at: datetime, until: datetime) -> list[str]:
+    """Mark each check dispatched, not to be dispatched again before `until`, if it is still where
+    this run read it; the ids claimed. Of two runs that read the same checks, only one claims each."""
+    claimed = []
+    for participant_id, position in pending:
         try:
             _ProfileRecord(participant_key(participant_id), PROFILE).update(
                 actions=[
-                    _ProfileRecord.gsi2pk.remove(),
-                    _ProfileRecord.gsi2sk.remove(),
+                    _ProfileRecord.gsi2sk.set(f"{_dispatched_until(until)}#{participant_id}"),
                     _ProfileRecord.verification_dispatched_at.set(at),
                 ],
-                condition=_ProfileRecord.verification == Verification.PENDING.value,
+                condition=(_ProfileRecord.verification == Verification.PENDING.value)
+                & (_ProfileRecord.gsi2sk == position),
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
+            continue
+        claimed.append(participant_id)
+    return claimed
 
 
 class _CounterRecord(JobItem):
     total = NumberAttribute(default=0)
 
 
+def _day_key(day: date) -> str:
+    return f"VERIFY#DAY#{day.isoformat()}"
+
+
 def lookups_dispatched(day: date) -> int:
     try:
-        return int(_CounterRecord.get(f"VERIFY#DAY#{day.isoformat()}", "COUNT").total)
+        return int(_CounterRecord.get(_day_key(day), "COUNT", consistent_read=True).total)
     except _CounterRecord.DoesNotExist:
         return 0
 
 
-def add_lookups_dispatched(day: date, count: int) -> None:
-    """One write per dispatch run, not per lookup: the day's counter is never a hot key."""
-    _CounterRecord(f"VERIFY#DAY#{day.isoformat()}", "COUNT").update(actions=[_CounterRecord.total.add(count)])
+_RESERVATION_ATTEMPTS = 3
+
+
+def reserve_lookups(day: date, wanted: int, cap: int) -> int:
+    """Take up to `wanted` of the day's `cap` lookups before sending any; how many were taken.
+
+    The counter refuses an addition that would take it past the cap, so runs that read it at the
+    same time cannot together exceed it; the one refused reads it again and takes what is left.
+    One write per dispatch run, not per lookup: the day's counter is never a hot key.
+    """
+    count = wanted
+    for _ in range(_RESERVATION_ATTEMPTS):
+        if count <= 0:
+            return 0
+        try:
+            _CounterRecord(_day_key(day), "COUNT").update(
+                actions=[_CounterRecord.total.add(count)],
+                condition=_CounterRecord.total.does_not_exist() | (_CounterRecord.total <= cap - count),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            count = min(wanted, cap - lookups_dispatched(day))
+            continue
+        return count
+    return 0
+
+
+def release_lookups(day: date, count: int) -> None:
+    """Give back reserved lookups that were not sent (another run had claimed those checks)."""
+    _CounterRecord(_day_key(day), "COUNT").update(actions=[_CounterRecord.total.add(-count)])
 
 
 # --- imports -----------------------------------------------------------------------------------

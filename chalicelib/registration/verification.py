@@ -3,16 +3,22 @@
 The registration request never waits for the registry (its lookups are slow and capped, and a
 bottleneck of past waves). A registration leaves the participant PENDING in a sparse index;
 the dispatch job, every minute, takes the oldest pending ones up to the per-second and daily
-caps, queues one lookup each, spread over the minute with SQS delays, and then takes them out
-of the index (a crash in between only queues them twice; the consumer skips a decided one).
-The consumer asks the registry and records the answer once. A registry error is retried with
-growing delays and ends in the dead-letter queue, from which it is redriven: the participant
-stays PENDING, never lost.
+caps and reserves that many lookups on the day's counter before sending any: the counter refuses
+to pass the cap, so neither a run killed before it could count nor two overlapping runs go over it
+(a run killed after reserving wastes a little of the day's budget, which is the safe direction).
+It then claims each check in the index, conditionally, so that of two overlapping runs only one
+asks about a person, and queues one lookup for each it claimed, spread over the minute with SQS
+delays. A claim moves the check behind the undispatched ones rather than out of the index: a run
+killed between claiming and sending leaves checks that come back a day later, never lost.
+The consumer asks the registry and records the answer once, which takes the check out of the
+index. A registry error is retried with growing delays and ends in the dead-letter queue, from
+which it is redriven: the participant stays PENDING, never lost.
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock, queues
@@ -24,6 +30,10 @@ from chalicelib.settings import settings
 
 RUN_SECONDS = 60
 MAX_SQS_DELAY = 900
+# Longer than a lookup can take through every retry of its message (the queue's delays and
+# backoff come to well under an hour): a check dispatched this long ago and still pending was
+# never sent, or its message sits in the dead-letter queue, and is dispatched again.
+REDISPATCH_AFTER = timedelta(days=1)
 
 
 def dispatch() -> dict[str, Any]:
@@ -32,31 +42,36 @@ def dispatch() -> dict[str, Any]:
     now = clock.now()
     today = now.date()
     daily_left = config.registry_daily_cap - store.lookups_dispatched(today)
-    budget = min(config.registry_rate_per_second * RUN_SECONDS, daily_left)
-    dispatched, full = 0, False
-    for shard in range(VERIFICATION_SHARDS):
-        room = budget - dispatched
-        if room <= 0:
-            full = True
-            break
-        pending = store.pending_verifications(shard, room)
-        if not pending:
-            continue
+    pending, full = _pending(min(config.registry_rate_per_second * RUN_SECONDS, daily_left), now)
+    if not pending:
+        return {"dispatched": 0, "more": False}
+    reserved = store.reserve_lookups(today, len(pending), config.registry_daily_cap)
+    claimed = store.claim_verifications(pending[:reserved], now, now + REDISPATCH_AFTER)
+    if len(claimed) < reserved:
+        store.release_lookups(today, reserved - len(claimed))
+    if claimed:
         queues.send_all(
             "verification",
-            ({"participant_id": participant_id} for participant_id in pending),
-            delay=functools.partial(_pace, start=dispatched, rate=config.registry_rate_per_second),
+            ({"participant_id": participant_id} for participant_id in claimed),
+            delay=functools.partial(_pace, rate=config.registry_rate_per_second),
         )
-        store.mark_dispatched(pending, now)
-        dispatched += len(pending)
-    if dispatched:
-        store.add_lookups_dispatched(today, dispatched)
-    return {"dispatched": dispatched, "more": full and daily_left - dispatched > 0}
+    return {"dispatched": len(claimed), "more": full and daily_left - len(claimed) > 0}
 
 
-def _pace(index: int, start: int, rate: int) -> int:
+def _pending(budget: int, now: datetime) -> tuple[list[tuple[str, str]], bool]:
+    """Up to `budget` checks to dispatch, shard by shard; and whether the budget ran out first."""
+    pending: list[tuple[str, str]] = []
+    for shard in range(VERIFICATION_SHARDS):
+        room = budget - len(pending)
+        if room <= 0:
+            return pending, True
+        pending += store.pending_verifications(shard, room, now)
+    return pending, False
+
+
+def _pace(index: int, rate: int) -> int:
     """The n-th lookup of a run waits n / rate seconds: the registry sees at most `rate` a second."""
-    return min((start + index) // rate, MAX_SQS_DELAY)
+    return min(index // rate, MAX_SQS_DELAY)
 
 
 def verify(participant_id: str) -> str:
