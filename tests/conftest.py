@@ -160,3 +160,34 @@ def auth() -> TokenFactory:
 
 def body(value: Any) -> str:
     return json.dumps(value)
+
+
+ReadLog = list[dict[str, Any]]
+
+
+@pytest.fixture
+def dynamodb_reads(monkeypatch: pytest.MonkeyPatch) -> ReadLog:
+    """The parameters of every GetItem and Query sent through PynamoDB. moto always answers
+    consistently, so a test of read consistency checks what was asked for instead."""
+    from pynamodb.connection.base import Connection
+
+    reads: ReadLog = []
+    dispatch = Connection.dispatch
+
+    def recorded(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        if operation_name in ("GetItem", "Query"):
+            reads.append(dict(operation_kwargs))
+        return dispatch(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", recorded)
+    return reads
+
+
+def reads_of(reads: ReadLog, partition: str) -> ReadLog:
+    """The recorded reads of one partition key, whether a GetItem's key or a Query's."""
+    values = ("Key", "ExpressionAttributeValues")
+    return [
+        read
+        for read in reads
+        if any(value == {"S": partition} for name in values for value in read.get(name, {}).values())
+    ]

@@ -621,8 +621,11 @@ class DynamoSelectionStore:
     """Selection's storage: applications through the waves index, decisions as transactions."""
 
     def checkpoint(self, wave_id: str, pool: str) -> Checkpoint | None:
+        """Read consistently, as every checkpoint here: a continuation starts right after the save of
+        the run that sent it, and an eventually consistent read could still return the state before
+        it, whose save would then be refused as stale."""
         try:
-            record = _CheckpointRecord.get(f"SELECTION#{wave_id}", f"POOL#{pool}")
+            record = _CheckpointRecord.get(f"SELECTION#{wave_id}", f"POOL#{pool}", consistent_read=True)
         except _CheckpointRecord.DoesNotExist:
             return None
         return Checkpoint(
@@ -655,9 +658,12 @@ class DynamoSelectionStore:
         return saved
 
     def pools_done(self, wave_id: str, pools: int) -> bool:
+        """Each pool asks after saving its last checkpoint: of two that finish at once, the later
+        one's consistent read sees both, where eventually consistent ones could leave the wave
+        RUNNING for good."""
         done = [
             record
-            for record in _CheckpointRecord.query(f"SELECTION#{wave_id}")
+            for record in _CheckpointRecord.query(f"SELECTION#{wave_id}", consistent_read=True)
             if int(record.partition) >= len(PARTITIONS)
         ]
         return len(done) >= pools
@@ -972,8 +978,10 @@ def save_import(batch: Import) -> Import:
 
 
 def import_batch(import_id: str) -> Import | None:
+    """Read consistently: each continuation starts from the checkpoint its sender saved just before,
+    and a stale one would make its own save stale, ending the import's chain of runs unfinished."""
     try:
-        record = _ImportRecord.get(f"IMPORT#{import_id}", "STATE")
+        record = _ImportRecord.get(f"IMPORT#{import_id}", "STATE", consistent_read=True)
     except _ImportRecord.DoesNotExist:
         return None
     return Import(

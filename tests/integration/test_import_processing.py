@@ -12,7 +12,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.settings import settings
-from tests.conftest import TokenFactory, body, drain, sqs_event
+from tests.conftest import ReadLog, TokenFactory, body, drain, reads_of, sqs_event
 from tests.integration.test_registration import SITI, register
 
 HEADER = "nik,kk_number,full_name,birth_date,gender,phone,email,regency_code,education,employment_status"
@@ -257,3 +257,19 @@ def test_a_file_that_ends_exactly_at_a_chunk_boundary_finishes(
     import_id = upload(client, auth, f"{HEADER}\n{ROW}\n".encode())
     notify(client, import_id)
     assert (status(client, auth, import_id)["status"], len(report(import_id))) == ("DONE", 1)
+
+
+def test_every_run_of_an_import_reads_its_checkpoint_consistently(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, dynamodb_reads: ReadLog
+) -> None:
+    from chalicelib.registration import imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
+    import_id = upload(client, auth, f"{HEADER}\n{ROW}\n{BUDI}\n".encode())
+    key = f"imports/31/{import_id}.csv"
+    while imports.process_upload(key, lambda: False).get("more"):
+        pass
+    assert status(client, auth, import_id)["status"] == "DONE"
+    reads = reads_of(dynamodb_reads, f"IMPORT#{import_id}")
+    assert len(reads) > 3
+    assert all(read.get("ConsistentRead") is True for read in reads)

@@ -12,7 +12,7 @@ from chalice.test import Client
 from chalicelib import clock
 from chalicelib.registration import service, store
 from chalicelib.registration.model import Event, Verification
-from tests.conftest import TokenFactory, body, run_job
+from tests.conftest import ReadLog, TokenFactory, body, reads_of, run_job
 from tests.integration.test_registration import SITI, register
 
 WAVE = {
@@ -133,3 +133,22 @@ def test_running_the_job_again_changes_nothing(
     client.http.post("/v1/waves/W1/selection", headers=auth("admin"))
     assert run_job(client, "selection") == {"waves_started": []}
     assert {account: status_of(client, auth, account) for account in applicants} == before
+
+
+def test_every_run_of_a_pool_reads_the_checkpoints_consistently(
+    client: Client,
+    auth: TokenFactory,
+    applicants: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    dynamodb_reads: ReadLog,
+) -> None:
+    from chalicelib.registration import selection
+
+    monkeypatch.setattr(selection, "PAGE", 2)
+    client.http.post("/v1/waves/W1/selection", headers=auth("admin"))
+    run_job(client, "selection")
+    assert store.wave("W1").selection.value == "DONE"  # type: ignore[union-attr]
+    reads = reads_of(dynamodb_reads, "SELECTION#W1")
+    assert {read["Key"]["sk"]["S"] for read in reads if "Key" in read} == {"POOL#31", "POOL#32"}
+    assert any("KeyConditionExpression" in read for read in reads)
+    assert all(read.get("ConsistentRead") is True for read in reads)
