@@ -224,6 +224,8 @@ def _next_chunk(batch: Import) -> Import:
 def _outcomes(batch: Import, rows: list[list[str]], first_row: int) -> list[tuple[str, str]]:
     if batch.kind is ImportKind.REGISTRATIONS:
         return _register(batch, rows, first_row)
+    if batch.kind is ImportKind.EXCLUSION:
+        return _exclude(batch, rows)
     return [_outcome(batch, cells) for cells in rows]
 
 
@@ -249,17 +251,22 @@ def _row_of(batch: Import, cells: list[str]) -> dict[str, str] | tuple[str, str]
     return row
 
 
-def _outcome(batch: Import, cells: list[str]) -> tuple[str, str]:
-    """A cohort or exclusion row's outcome."""
+def _with_nik(batch: Import, cells: list[str]) -> dict[str, str] | tuple[str, str]:
+    """A cohort or exclusion row by column name, or the outcome of one without a readable NIK."""
     row = _row_of(batch, cells)
     if isinstance(row, tuple):
         return row
-    nik = row["nik"]
-    if len(nik) != 16 or not nik.isdigit():
+    if len(row["nik"]) != 16 or not row["nik"].isdigit():
         return INVALID, "INVALID_NIK"
-    if batch.kind is ImportKind.COHORT:
-        return _tag(batch, nik, row["cohort"].strip().upper())
-    return _exclude(batch, nik, row["list"].strip().upper())
+    return row
+
+
+def _outcome(batch: Import, cells: list[str]) -> tuple[str, str]:
+    """A cohort row's outcome."""
+    row = _with_nik(batch, cells)
+    if isinstance(row, tuple):
+        return row
+    return _tag(batch, row["nik"], row["cohort"].strip().upper())
 
 
 _NAME = re.compile(r"^[A-Z0-9_]{1,40}$")
@@ -286,12 +293,27 @@ def _tag(batch: Import, nik: str, cohort: str) -> tuple[str, str]:
     return IMPORTED, ""
 
 
-def _exclude(batch: Import, nik: str, list_name: str) -> tuple[str, str]:
-    """Exclusion lists are national: any province's NIK, registered or not yet."""
-    if not _NAME.match(list_name):
-        return INVALID, "INVALID_LIST"
-    store.add_exclusion(nik, list_name, batch.import_id)
-    return IMPORTED, ""
+def _exclude(batch: Import, rows: list[list[str]]) -> list[tuple[str, str]]:
+    """Exclusion lists are national: any province's NIK, registered or not yet. A list the upload
+    had not carried before this chunk starts counting it before its first person is written."""
+    outcomes, listed = [], []
+    for cells in rows:
+        row = _with_nik(batch, cells)
+        if isinstance(row, tuple):
+            outcomes.append(row)
+            continue
+        list_name = row["list"].strip().upper()
+        if not _NAME.match(list_name):
+            outcomes.append((INVALID, "INVALID_LIST"))
+            continue
+        outcomes.append((IMPORTED, ""))
+        listed.append((row["nik"], list_name))
+    opened = {list_name for _, list_name in listed} - set(batch.lists)
+    if opened:
+        store.open_exclusion_lists(opened, batch.import_id)
+    for nik, list_name in listed:
+        store.add_exclusion(nik, list_name, batch.import_id)
+    return outcomes
 
 
 _CODES = {

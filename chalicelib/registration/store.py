@@ -686,17 +686,18 @@ class DynamoSelectionStore:
         return {record.participant_id: _participant(record) for record in _ProfileRecord.batch_get(keys)}
 
     def excluded(self, participants: list[Participant]) -> set[str]:
-        """Who is on a list in its current version (an older upload of a list no longer counts)."""
-        current = active_exclusion_lists()
+        """Who is on a list in a version that counts (see `exclusion_versions`): an older upload of
+        a list no longer does."""
+        versions = exclusion_versions()
         by_key = {
             exclusion_key(participant.nik, name): participant.participant_id
             for participant in participants
-            for name in current
+            for name in versions
         }
         return {
             by_key[record.pk]
             for record in _ExclusionRecord.batch_get(list(by_key))
-            if current.get(record.list_name) == record.import_id
+            if record.uploads() & set(versions.get(record.list_name, ()))
         }
 
     def record_selection(self, decision: Decision, family_cap: int) -> bool:
@@ -1009,7 +1010,14 @@ def import_batch(import_id: str) -> Import | None:
 
 class _ExclusionRecord(GuardItem):
     list_name = UnicodeAttribute()
-    import_id = UnicodeAttribute()
+    # Every upload of the list that carried the person: a new upload adds itself rather than
+    # replacing the one in force, which must still find them until the new one is done.
+    import_ids = UnicodeSetAttribute(null=True)
+    # The one upload of an entry written before uploads were kept side by side.
+    import_id = UnicodeAttribute(null=True)
+
+    def uploads(self) -> set[str]:
+        return {*(self.import_ids or ()), *([self.import_id] if self.import_id else [])}
 
 
 def exclusion_key(nik: str, list_name: str) -> str:
@@ -1017,7 +1025,8 @@ def exclusion_key(nik: str, list_name: str) -> str:
 
 
 class _ListRecord(JobItem):
-    import_id = UnicodeAttribute()
+    import_id = UnicodeAttribute(null=True)
+    incoming = UnicodeSetAttribute(null=True)
 
 
 def holder_of(kind: str, value: str) -> str | None:
@@ -1094,32 +1103,57 @@ def _prioritised(found: Participant) -> tuple[_ApplicationRecord, str] | None:
     return None if record.gsi1pk == partition else (record, partition)
 
 
+EXCLUSION_LISTS = "EXCLUSION_LISTS"
+
+
+def open_exclusion_lists(list_names: set[str], import_id: str) -> None:
+    """The upload counts for each list it carries from before its first person on it is written,
+    beside the list's current version, until it is done: while a list is replaced, the people on
+    either version are excluded (excluding more for a while is the safe direction)."""
+    for name in list_names:
+        _ListRecord(EXCLUSION_LISTS, name).update(actions=[_ListRecord.incoming.add({import_id})])
+
+
 def add_exclusion(nik: str, list_name: str, import_id: str) -> None:
-    """Put the person on `list_name` as uploaded by `import_id` (the list's current version once done)."""
-    _ExclusionRecord(exclusion_key(nik, list_name), list_name=list_name, import_id=import_id).save()
+    """Put the person on `list_name` as uploaded by `import_id`, beside the uploads that put them
+    on it before."""
+    _ExclusionRecord(exclusion_key(nik, list_name)).update(
+        actions=[_ExclusionRecord.list_name.set(list_name), _ExclusionRecord.import_ids.add({import_id})]
+    )
 
 
 def activate_exclusion_lists(list_names: set[str], import_id: str) -> None:
-    """A finished upload becomes the current version of each list it carried."""
+    """A finished upload becomes the current version of each list it carried, and the one it
+    replaces stops counting, in one write per list."""
     for name in list_names:
-        _ListRecord("EXCLUSION_LISTS", name, import_id=import_id).save()
+        _ListRecord(EXCLUSION_LISTS, name).update(
+            actions=[_ListRecord.import_id.set(import_id), _ListRecord.incoming.delete({import_id})]
+        )
 
 
-def active_exclusion_lists() -> dict[str, str]:
-    """Each list in force with the import whose version counts; revoked people are always on one."""
-    uploaded = {record.sk: record.import_id for record in _ListRecord.query("EXCLUSION_LISTS")}
-    return {**uploaded, REVOKED_LIST: REVOCATION_SOURCE}
+def exclusion_versions() -> dict[str, tuple[str, ...]]:
+    """The uploads of each list that count, its current version first, then any still running;
+    revoked people are always on one. A read that misses the latest switch counts an upload
+    more, never one fewer."""
+    versions = {
+        record.sk: (*([record.import_id] if record.import_id else []), *sorted(record.incoming or ()))
+        for record in _ListRecord.query(EXCLUSION_LISTS)
+    }
+    return {**versions, REVOKED_LIST: (REVOCATION_SOURCE,)}
 
 
 def exclusions_of(nik: str) -> dict[str, str]:
-    """The lists the person is on in their current version, with the import each came from."""
-    current = active_exclusion_lists()
-    records = _ExclusionRecord.batch_get([exclusion_key(nik, name) for name in current])
-    return {
-        record.list_name: record.import_id
-        for record in records
-        if current[record.list_name] == record.import_id
-    }
+    """The lists the person is on in a version that counts, with the upload it came from (the
+    current version, if it carries them)."""
+    versions = exclusion_versions()
+    records = _ExclusionRecord.batch_get([exclusion_key(nik, name) for name in versions])
+    found = {}
+    for record in records:
+        uploads = record.uploads()
+        counting = [upload for upload in versions.get(record.list_name, ()) if upload in uploads]
+        if counting:
+            found[record.list_name] = counting[0]
+    return found
 
 
 # --- for later stages: what their transactions write beside their own items -------------------
@@ -1144,7 +1178,7 @@ def notification_item(
 def revoked_item(nik: str) -> Model:
     """The revoked person's entry on the `REVOKED` exclusion list."""
     return _ExclusionRecord(
-        exclusion_key(nik, REVOKED_LIST), list_name=REVOKED_LIST, import_id=REVOCATION_SOURCE
+        exclusion_key(nik, REVOKED_LIST), list_name=REVOKED_LIST, import_ids={REVOCATION_SOURCE}
     )
 
 

@@ -273,3 +273,39 @@ def test_every_run_of_an_import_reads_its_checkpoint_consistently(
     reads = reads_of(dynamodb_reads, f"IMPORT#{import_id}")
     assert len(reads) > 3
     assert all(read.get("ConsistentRead") is True for read in reads)
+
+
+def test_a_list_being_replaced_excludes_the_people_on_either_version_until_the_new_one_is_done(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import imports, service, store
+    from tests.integration.test_selection import person
+
+    accounts = {"siti": SITI, "old": person(1, "32"), "new": person(2, "33")}
+    for account, someone in accounts.items():
+        register(client, auth, someone, account)
+    people = [store.participant(service.participant_id_for(account)) for account in accounts]
+    assert all(someone is not None for someone in people)
+    participants = [someone for someone in people if someone is not None]
+    siti, old, new = (someone.participant_id for someone in participants)
+    upload_as(
+        client,
+        auth,
+        "exclusion",
+        f"nik,list\n{SITI['nik']},BSU_2020\n{accounts['old']['nik']},BSU_2020\n".encode(),
+        auth("admin"),
+    )
+    assert store.DynamoSelectionStore().excluded(participants) == {siti, old}
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
+    answer = client.http.post(
+        "/v1/imports", headers=auth("admin"), body=body({"kind": "exclusion", "filename": "x.csv"})
+    ).json_body
+    key = f"imports/national/{answer['import_id']}.csv"
+    content = f"nik,list\n{SITI['nik']},BSU_2020\n{accounts['new']['nik']},BSU_2020\n"
+    boto3.client("s3").put_object(Bucket=settings().upload_bucket, Key=key, Body=content.encode())
+    assert imports.process_upload(key, lambda: False)["more"]
+    assert store.DynamoSelectionStore().excluded(participants) == {siti, old}
+    assert imports.continue_import(answer["import_id"], lambda: False)["more"]
+    assert store.DynamoSelectionStore().excluded(participants) == {siti, old, new}
+    assert imports.continue_import(answer["import_id"], lambda: False)["status"] == "DONE"
+    assert store.DynamoSelectionStore().excluded(participants) == {siti, new}
