@@ -118,10 +118,13 @@ def idempotent(bp: Blueprint, scope: str, action: Callable[[], Response]) -> Res
         response = action()
         return {"status": response.status_code, "body": response.body, "headers": response.headers}
 
+    # The path's parameters belong to the request as much as its body: the same key sent for
+    # another participant is another request, refused as a reused key, not answered with the first.
+    payload = {"path": request.uri_params, "body": json_body(request.raw_body) if request.raw_body else None}
     result = run_once(
         scope,
         request.headers.get("idempotency-key"),
-        json_body(request.raw_body) if request.raw_body else None,
+        payload,
         outcome,
         context=getattr(bp, "lambda_context", None),
     )

@@ -98,6 +98,11 @@ class BalanceExpired(Conflict):
     message = "Masa penggunaan saldo pelatihan Anda telah berakhir."
 
 
+class PurchaseDeadlinePassed(Conflict):
+    code = "PURCHASE_DEADLINE_PASSED"
+    message = "Batas waktu pembelian pelatihan pertama Anda telah lewat."
+
+
 class AlreadyPurchased(Conflict):
     code = "ALREADY_PURCHASED"
     message = "Anda sudah membeli pelatihan ini."
@@ -108,6 +113,10 @@ def _refuse_purchase(participant: Participant, course: Course) -> None:
         raise Revoked()
     if participant.status not in store.SPENDING:
         raise NotSelected()
+    # Until the hourly sweep revokes them, people past their deadline are still SELECTED.
+    deadline = participant.purchase_deadline
+    if participant.status is Status.SELECTED and deadline is not None and clock.now() > deadline:
+        raise PurchaseDeadlinePassed()
     if participant.balance_expires_at is not None and clock.now() > participant.balance_expires_at:
         raise BalanceExpired()
     if (participant.balance or 0) < course.price:
@@ -294,7 +303,8 @@ def _revoke(participant: Participant, actor: str, reason: str) -> None:
         details={"returned_balance": str(participant.balance or 0)},
     )
     store.revoke(participant, reason, event)
-    logger.info("revoked", extra={"participant_id": participant.participant_id, "reason": reason})
+    # An admin's reason is free text that may name the person: the audit trail keeps it, logs do not.
+    logger.info("revoked", extra={"participant_id": participant.participant_id, "actor": actor})
 
 
 NO_PURCHASE = "NO_PURCHASE_BY_DEADLINE"
@@ -315,6 +325,9 @@ def _revoke_if_due(participant: Participant) -> bool:
 
 
 def _expire_if_due(participant: Participant) -> bool:
+    """The sweep's act on one participant of a past expiry day. A run that lost a race with another
+    may hold them as they were before the other expired them: only those still waiting in the
+    expiry index are expired, so no balance is expired twice."""
     for _ in range(_ATTEMPTS):
         expires = participant.balance_expires_at
         if expires is None or expires >= clock.now() or participant.status is Status.REVOKED:
@@ -332,6 +345,8 @@ def _expire_if_due(participant: Participant) -> bool:
             return True
         except store.Superseded:
             participant = registration.participant(participant.participant_id)
+            if not store.awaits_expiry(participant.participant_id):
+                return False
     raise _concurrent_update()
 
 

@@ -157,6 +157,7 @@ class _BalanceRecord(ParticipantItem):
 
     status = UnicodeAttribute()
     balance = NumberAttribute(null=True)
+    purchase_deadline = UTCDateTimeAttribute(null=True)
     revocation_reason = UnicodeAttribute(null=True)
     version = NumberAttribute()
 
@@ -217,6 +218,14 @@ def add_purchase(participant: Participant, purchase: Purchase, event: Event) -> 
             _BalanceRecord.gsi1sk.set(participant.participant_id),
         ]
     stages = (Status.SELECTED, Status.TRAINING) if first else SPENDING[1:]
+    condition = (_BalanceRecord.balance >= purchase.price) & _BalanceRecord.status.is_in(
+        *(stage.value for stage in stages)
+    )
+    if first:
+        # A first purchase only before the deadline, even if the sweep has not revoked them yet.
+        condition &= (_BalanceRecord.status != Status.SELECTED.value) | (
+            _BalanceRecord.purchase_deadline >= purchase.purchased_at
+        )
     record = _PurchaseRecord(
         _purchase_key(purchase.purchase_id),
         "PURCHASE",
@@ -239,8 +248,7 @@ def add_purchase(participant: Participant, purchase: Purchase, event: Event) -> 
             writes.update(
                 _profile(participant.participant_id),
                 actions=actions,
-                condition=(_BalanceRecord.balance >= purchase.price)
-                & _BalanceRecord.status.is_in(*(stage.value for stage in stages)),
+                condition=condition,
             )
             writes.save(record, condition=_PurchaseRecord.pk.does_not_exist())
             writes.save(ownership, condition=_OwnershipRecord.pk.does_not_exist())
@@ -424,6 +432,14 @@ def expire_balance(participant: Participant, event: Event) -> None:
     ]
     figures = {"expired_balance": participant.balance or 0}
     _give_back(participant, actions, [registration.event_item(participant.participant_id, event)], figures)
+
+
+def awaits_expiry(participant_id: str) -> bool:
+    """Whether the participant still waits in the due index to have their balance expired."""
+    record = _BalanceRecord.get(
+        registration.participant_key(participant_id), registration.PROFILE, consistent_read=True
+    )
+    return str(record.gsi1pk or "").startswith("EXPIRY#")
 
 
 def _give_back(

@@ -4,7 +4,7 @@ completions, ratings, revocation (admin and sweep) and balance expiry."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -60,6 +60,14 @@ def rate(client: Client, auth: TokenFactory, account: str, course_id: str, stars
         headers=auth("participant", sub=account),
         body=body({"stars": stars, "review": "Bermanfaat"}),
     )
+
+
+def sweep(client: Client) -> list[dict[str, Any]]:
+    """The revocation job, run again while it hands work on (as the hourly schedule would)."""
+    summaries = [run_job(client, "revocation")]
+    while summaries[-1]["more"]:
+        summaries.append(run_job(client, "revocation"))
+    return summaries
 
 
 def me(client: Client, auth: TokenFactory, account: str) -> dict[str, Any]:
@@ -306,14 +314,14 @@ def test_the_sweep_revokes_who_did_not_buy_by_the_deadline(
 ) -> None:
     buy(client, auth, market[0], "C1")
     clock.set_now(datetime.fromisoformat("2021-07-05T23:00:00+07:00"))
-    assert run_job(client, "revocation")["deadlines"]["acted"] == 0
+    assert sum(summary["deadlines"]["acted"] for summary in sweep(client)) == 0
     clock.set_now(datetime.fromisoformat("2021-07-06T00:30:00+07:00"))
-    summary = run_job(client, "revocation")["deadlines"]
-    assert (summary["read"], summary["acted"]) == (1, 1)
+    deadlines = [summary["deadlines"] for summary in sweep(client)]
+    assert (sum(run["read"] for run in deadlines), sum(run["acted"] for run in deadlines)) == (1, 1)
     assert me(client, auth, market[0])["status"] == "TRAINING"
     revoked = me(client, auth, market[1])
     assert (revoked["status"], revoked["balance"]) == ("REVOKED", 0)
-    assert run_job(client, "revocation")["deadlines"]["read"] == 0
+    assert sum(summary["deadlines"]["read"] for summary in sweep(client)) == 0
 
     participant_id = service.participant_id_for(market[1])
     record = client.http.get(f"/v1/participants/{participant_id}", headers=auth("admin")).json_body
@@ -354,9 +362,7 @@ def test_balance_left_after_the_usage_period_returns_to_the_programme(
     expires = me(client, auth, market[0])["balance_expires_at"]
     assert expires == "2021-12-02T23:59:59+07:00"
     clock.set_now(datetime.fromisoformat("2021-12-03T01:00:00+07:00"))
-    summaries = [run_job(client, "revocation")]
-    while summaries[-1]["more"]:
-        summaries.append(run_job(client, "revocation"))
+    summaries = sweep(client)
     acted = [
         (summary["deadlines"]["acted"], summary.get("expiry", {}).get("acted", 0)) for summary in summaries
     ]
@@ -366,3 +372,95 @@ def test_balance_left_after_the_usage_period_returns_to_the_programme(
     stats = client.http.get("/v1/stats/provinces/31").json_body
     assert (stats["expired_balance"], stats["returned_balance"]) == (600_000, 1_000_000)
     assert stats["unspent_balance"] == 1_600_000
+
+
+def test_a_first_purchase_after_the_deadline_is_refused_before_the_sweep_comes(
+    client: Client, auth: TokenFactory, market: list[str]
+) -> None:
+    assert me(client, auth, market[1])["purchase_deadline"] == "2021-07-05T23:59:59+07:00"
+    clock.set_now(datetime.fromisoformat("2021-07-06T00:20:00+07:00"))
+    assert error_of(buy(client, auth, market[1], "C1")) == (409, "PURCHASE_DEADLINE_PASSED")
+    summaries = sweep(client)
+    assert me(client, auth, market[1])["status"] == "REVOKED", summaries
+
+
+def test_the_database_refuses_a_first_purchase_that_lands_after_the_deadline(
+    client: Client, auth: TokenFactory, market: list[str]
+) -> None:
+    """The service's check and the write are not one moment: the transaction's own condition holds."""
+    from chalicelib.registration.model import Event
+    from chalicelib.training import store as training
+    from chalicelib.training.model import Purchase
+
+    read_in_time = store.participant(service.participant_id_for(market[1]))
+    assert read_in_time is not None and read_in_time.purchase_deadline is not None
+    landed = read_in_time.purchase_deadline + timedelta(seconds=1)
+    late = Purchase(
+        purchase_id="P-LATE",
+        participant_id=read_in_time.participant_id,
+        course_id="C1",
+        platform_id="TOKOPEDIA",
+        price=400_000,
+        redemption_code="PRK-LATE",
+        purchased_at=landed,
+    )
+    event = Event(at=landed, actor=market[1], action="COURSE_PURCHASED", status_from="SELECTED",
+                  status_to="TRAINING")  # fmt: skip
+    with pytest.raises(training.PurchaseRefused):
+        training.add_purchase(read_in_time, late, event)
+    assert me(client, auth, market[1])["balance"] == 1_000_000
+
+
+def test_an_idempotency_key_reused_for_another_participant_is_refused(
+    client: Client, auth: TokenFactory, market: list[str]
+) -> None:
+    first, second = (service.participant_id_for(account) for account in market[:2])
+    headers = auth("admin") | {"Idempotency-Key": "revoke-batch-7"}
+    reason = body({"reason": "terbukti ASN"})
+    assert (
+        client.http.post(f"/v1/participants/{first}/revocation", headers=headers, body=reason).status_code
+        == 200
+    )
+    reused = client.http.post(f"/v1/participants/{second}/revocation", headers=headers, body=reason)
+    assert error_of(reused) == (409, "IDEMPOTENCY_KEY_REUSED")
+    assert me(client, auth, market[1])["status"] == "SELECTED"
+
+
+def test_a_sweep_holding_a_stale_copy_does_not_expire_a_balance_twice(
+    client: Client, auth: TokenFactory, market: list[str]
+) -> None:
+    from chalicelib.training import service as training
+
+    buy(client, auth, market[0], "C1")
+    participant_id = service.participant_id_for(market[0])
+    clock.set_now(datetime.fromisoformat("2021-12-03T01:00:00+07:00"))
+    stale = store.participant(participant_id)
+    assert stale is not None
+    assert training._expire_if_due(stale)
+    assert not training._expire_if_due(stale)
+    assert [event.action for event in store.events(participant_id)].count("BALANCE_EXPIRED") == 1
+    stats = client.http.get("/v1/stats/provinces/31").json_body
+    assert stats["expired_balance"] == 600_000
+
+
+def test_an_admins_reason_stays_out_of_the_logs(
+    client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reason is free text: an admin may well write who and why, and the audit trail keeps it."""
+    import io
+    import logging
+
+    from chalicelib.observability import logger
+
+    written = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+    assert logger.log_level <= logging.INFO
+    participant_id = service.participant_id_for(market[0])
+    reason = "Siti Rahayu, NIK 3171 2345 0190 0001, HP 0812-3456-7890"
+    revoked = client.http.post(
+        f"/v1/participants/{participant_id}/revocation", headers=auth("admin"), body=body({"reason": reason})
+    )
+    assert revoked.status_code == 200
+    assert '"message":"revoked"' in written.getvalue()
+    assert "Siti" not in written.getvalue()
+    assert "3456-7890" not in written.getvalue()
