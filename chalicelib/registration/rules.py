@@ -16,7 +16,9 @@ from chalicelib.registration.provinces import is_province
 from chalicelib.settings import Programme
 
 Gender = Literal["M", "F"]
-_SIXTEEN_DIGITS = re.compile(r"^\d{16}$")
+# ASCII digits only: `\d` also takes full-width and other scripts' digits, and the same NIK written
+# with them would hash to another uniqueness key, so one person could register twice.
+_SIXTEEN_DIGITS = re.compile(r"^[0-9]{16}$")
 _WOMEN_DAY_OFFSET = 40
 
 

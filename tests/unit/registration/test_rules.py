@@ -90,6 +90,7 @@ def test_the_other_gender_is_a_mismatch() -> None:
         ("3171230000000001", "day zero"),
         ("3171234501900000", "serial zero"),
         ("3100234501900001", "regency zero"),
+        ("317123450190０００１", "full-width digits: the same NIK under another uniqueness key"),
     ],
 )
 def test_malformed_niks_are_invalid(nik: str, why: str) -> None:
@@ -114,7 +115,7 @@ def test_any_text_either_decodes_or_is_refused_with_a_reason(text: str) -> None:
 
 def test_kk_needs_sixteen_digits_and_a_known_region() -> None:
     check_kk("3171230101090001")
-    for bad in ["317123010109000", "0071230101090001", "3.17123E+15"]:
+    for bad in ["317123010109000", "0071230101090001", "3.17123E+15", "317123010109０００１"]:
         with pytest.raises(IdentityError):
             check_kk(bad)
 
