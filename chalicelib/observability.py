@@ -9,6 +9,7 @@ scrubbed of anything shaped like a NIK/KK, account number, phone number or e-mai
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -54,6 +55,9 @@ def scrub(text: str) -> str:
 
 
 def _masked(value: Any, field: str | None = None) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Field by field, so that a name or a birth date is masked by its field, as in a dict.
+        value = {item.name: getattr(value, item.name) for item in dataclasses.fields(value)}
     if field is not None and field.lower() in PERSONAL_FIELDS and value is not None:
         return mask(str(value)) if field.lower() not in {"full_name", "name", "account_name"} else "***"
     if isinstance(value, str):
@@ -62,9 +66,10 @@ def _masked(value: Any, field: str | None = None) -> Any:
         return {key: _masked(item, str(key)) for key, item in value.items()}
     if isinstance(value, list | tuple | set):
         return [_masked(item) for item in value]
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, bool | float) or (isinstance(value, int) and abs(value) < 10**9):
         return value
-    # Anything else (an exception, a datetime) is written as its text: scrub that text.
+    # Anything else (an exception, a datetime, a number long enough to be a NIK that a careless cast
+    # made of one) is written as its text: scrub that text.
     return scrub(str(value))
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.observability import logger, mask, scrub
+from chalicelib.registration.model import Participant
 
 PARTICIPANT = {
     "participant_id": "p-123",
@@ -49,6 +51,33 @@ def test_a_logged_participant_shows_none_of_its_personal_data(logged: io.StringI
     for secret in SECRETS:
         assert secret not in line
     assert "************0001" in line
+
+
+def test_a_logged_participant_record_is_masked_field_by_field(logged: io.StringIO) -> None:
+    participant = Participant(
+        participant_id="p-123",
+        nik="3171234501900001",
+        kk_number="3171230101090001",
+        full_name="Siti Rahayu",
+        birth_date=date(1990, 1, 5),
+        gender="F",
+        email="siti@example.id",
+        phone="+6281234567890",
+        province_code="31",
+        regency_code="3171",
+        education="SMA",
+        employment_status="UNEMPLOYED",
+        declarations={},
+        registered_at=datetime(2021, 6, 1, tzinfo=UTC),
+        registered_by="account-1",
+        channel="ONLINE",
+        fingerprint="-",
+    )
+    logger.info("registered", extra={"participant": participant, "row": [3171234501900001]})
+    line = logged.getvalue()
+    assert json.loads(line)["participant"]["participant_id"] == "p-123"
+    for secret in [*SECRETS, "1990-01-05", "1990, 1, 5"]:
+        assert secret not in line
 
 
 def test_personal_data_in_a_message_or_an_exception_is_scrubbed(logged: io.StringIO) -> None:
