@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APP = "import app"
 FLOOR = "import boto3, chalice; boto3.client('dynamodb', region_name='ap-southeast-3')"
+FLOOR_NAME = "import boto3, chalice + one client"
 
 
 def _seconds(statement: str, environment: dict[str, str], directory: Path = ROOT) -> float:
@@ -69,22 +70,21 @@ def main() -> None:
         packages = _packages(Path(scratch), {**environment, "STAGE": "prod"})
         # Lambda's runtime brings boto3 (compiled); everything else comes from the package.
         candidates = {
-            "import app (repository)": (environment, ROOT),
+            "import app (repository)": (APP, environment, ROOT),
             **{
-                f"import app (package, {kind})": ({**environment, "PYTHONPATH": str(path)}, path)
+                f"import app (package, {kind})": (APP, {**environment, "PYTHONPATH": str(path)}, path)
                 for kind, path in packages.items()
             },
-            "import boto3, chalice + one client": (environment, ROOT),
+            FLOOR_NAME: (FLOOR, environment, ROOT),
         }
         times: dict[str, list[float]] = {name: [] for name in candidates}
         for round_ in range(runs + 1):
-            for name, (variables, directory) in candidates.items():
-                statement = FLOOR if name.startswith("import boto3") else APP
+            for name, (statement, variables, directory) in candidates.items():
                 seconds = _seconds(statement, variables, directory)
                 if round_:
                     times[name].append(seconds)
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
-    floor_ms = medians["import boto3, chalice + one client"]
+    floor_ms = medians[FLOOR_NAME]
     for name, median in medians.items():
         print(f"{name:40} median {median:6.0f} ms over {runs} runs, ratio {median / floor_ms:.2f}")
     print("target: ratio <= 1.3")
