@@ -60,7 +60,7 @@ def load(selected: int, due: int) -> set[str]:
         datetime.fromisoformat("2021-06-04T00:00+07:00"),
     )
     store.add_wave(Wave("W1", opens, closes, selected, {}), created_by="bench")
-    store.add_selection_days("W1", {SELECTED_AT.date()})
+    store.add_due_days("W1", deadline_days={DUE_DEADLINE.date(), LATER_DEADLINE.date()}, expiry_days=set())
     rng = random.Random(3)
     due_indexes = set(rng.sample(range(selected), due))
     due_ids = set()

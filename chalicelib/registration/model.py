@@ -44,7 +44,10 @@ class Wave:
     province_quotas: dict[str, int]
     seed: str = ""
     selection: SelectionState = SelectionState.NOT_STARTED
-    selection_days: tuple[date, ...] = ()
+    # The programme days on which this wave's selected people fall due: purchase deadlines, and the
+    # end of the balance's usage period; as the rules in force at selection made them.
+    deadline_days: tuple[date, ...] = ()
+    expiry_days: tuple[date, ...] = ()
 
     def pool_of(self, province_code: str) -> str:
         """The selection pool an applicant from `province_code` competes in."""

@@ -372,9 +372,13 @@ def continue_selection(wave_id: str, pool: str, has_time: Callable[[], bool]) ->
     if wave is None or wave.selection is SelectionState.DONE:
         return {"wave_id": wave_id, "pool": pool, "skipped": True}
     now = clock.now()
-    # Every decision of this invocation falls on one of these days (a Lambda lives 15 minutes).
-    store.add_selection_days(
-        wave_id, {moment.astimezone(programme().timezone).date() for moment in (now, now + LAMBDA_LIFETIME)}
+    # Every decision of this invocation is taken between these moments (a Lambda lives 15 minutes),
+    # under the rules this container holds: the days its people fall due on are recorded first.
+    moments = (now, now + LAMBDA_LIFETIME)
+    store.add_due_days(
+        wave_id,
+        deadline_days={selection.purchase_deadline(moment).date() for moment in moments},
+        expiry_days={selection.balance_expiry(moment).date() for moment in moments},
     )
     selections = store.DynamoSelectionStore()
     checkpoint = selection.select_pool(selections, wave, pool, has_time)

@@ -61,7 +61,8 @@ class _WaveRecord(WaveItem):
     seed = UnicodeAttribute()
     selection = UnicodeAttribute(default=SelectionState.NOT_STARTED.value)
     selection_requested_by = UnicodeAttribute(null=True)
-    selection_days = UnicodeSetAttribute(null=True)
+    deadline_days = UnicodeSetAttribute(null=True)
+    expiry_days = UnicodeSetAttribute(null=True)
 
 
 def add_wave(wave: Wave, created_by: str) -> bool:
@@ -95,7 +96,8 @@ def _wave(record: _WaveRecord) -> Wave:
         province_quotas={code: int(value) for code, value in record.province_quotas.items()},
         seed=record.seed,
         selection=SelectionState(record.selection),
-        selection_days=tuple(sorted(date.fromisoformat(day) for day in record.selection_days or ())),
+        deadline_days=tuple(sorted(date.fromisoformat(day) for day in record.deadline_days or ())),
+        expiry_days=tuple(sorted(date.fromisoformat(day) for day in record.expiry_days or ())),
     )
 
 
@@ -110,12 +112,15 @@ def wave(wave_id: str) -> Wave | None:
         return None
 
 
-def add_selection_days(wave_id: str, days: set[date]) -> None:
-    """Days on which the wave's selection decides: its deadlines and expiries fall a fixed number
-    of days later, so the sweeps know which days can have anyone due without reading the others."""
-    _WaveRecord(WAVES_PARTITION, wave_id).update(
-        actions=[_WaveRecord.selection_days.add({day.isoformat() for day in days})]
-    )
+def add_due_days(wave_id: str, deadline_days: set[date], expiry_days: set[date]) -> None:
+    """Days on which people this wave selects fall due, so that the sweeps read those days alone."""
+    recorded = ((_WaveRecord.deadline_days, deadline_days), (_WaveRecord.expiry_days, expiry_days))
+    # DynamoDB has no empty sets.
+    actions: list[Action] = [
+        attribute.add({day.isoformat() for day in days}) for attribute, days in recorded if days
+    ]
+    if actions:
+        _WaveRecord(WAVES_PARTITION, wave_id).update(actions=actions)
 
 
 def set_selection(

@@ -354,20 +354,18 @@ def _expire_if_due(participant: Participant) -> bool:
 PAGE = 200
 
 
-def _due_days(days_after_selection: int) -> list[date]:
-    """The days anyone can fall due on: a fixed number of days after a day some selection decided."""
+def _due_days(kind: str) -> list[date]:
+    """The days anyone can fall due on, as each wave's selection recorded them under its own rules."""
     return sorted(
         {
-            day + timedelta(days=days_after_selection)
+            day
             for wave in registration.list_waves()
-            for day in wave.selection_days
+            for day in (wave.deadline_days if kind == "DEADLINE" else wave.expiry_days)
         }
     )
 
 
-def _sweep(
-    kind: str, act: Callable[[Participant], bool], due_days: list[date], has_time: Callable[[], bool]
-) -> dict[str, Any]:
+def _sweep(kind: str, act: Callable[[Participant], bool], has_time: Callable[[], bool]) -> dict[str, Any]:
     """Walk the due index on the days that are over and can hold anyone, shard by shard, page by page.
 
     Only due participants are read: everyone else waits under a later day. The checkpoint
@@ -381,7 +379,7 @@ def _sweep(
     )
     today = registration.programme_today()
     read = acted = 0
-    for day in (day for day in due_days if start <= day < today):
+    for day in (day for day in _due_days(kind) if start <= day < today):
         if day != start:
             shard, start_key = 0, None
         while shard < registration_store.DEADLINE_SHARDS:
@@ -401,9 +399,9 @@ def _sweep(
 
 def sweep_deadlines(has_time: Callable[[], bool]) -> dict[str, Any]:
     """Revoke everyone selected whose purchase deadline passed without a purchase."""
-    return _sweep("DEADLINE", _revoke_if_due, _due_days(programme().purchase_deadline_days), has_time)
+    return _sweep("DEADLINE", _revoke_if_due, has_time)
 
 
 def expire_balances(has_time: Callable[[], bool]) -> dict[str, Any]:
     """Return what is left of balances whose usage period is over."""
-    return _sweep("EXPIRY", _expire_if_due, _due_days(programme().balance_usage_days), has_time)
+    return _sweep("EXPIRY", _expire_if_due, has_time)

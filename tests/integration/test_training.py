@@ -443,6 +443,25 @@ def test_a_sweep_holding_a_stale_copy_does_not_expire_a_balance_twice(
     assert stats["expired_balance"] == 600_000
 
 
+def test_the_sweep_finds_deadlines_filed_under_rules_since_changed(
+    client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Selected with a 30-day window; the programme then shortens it to 14 days for later waves."""
+    from chalicelib.registration import selection
+    from chalicelib.settings import programme
+    from chalicelib.training import service as training
+
+    shorter = programme().model_copy(update={"purchase_deadline_days": 14})
+    for module in (selection, training):
+        monkeypatch.setattr(module, "programme", lambda: shorter)
+    clock.set_now(datetime.fromisoformat("2021-06-20T00:30:00+07:00"))
+    sweep(client)
+    assert me(client, auth, market[1])["status"] == "SELECTED"
+    clock.set_now(datetime.fromisoformat("2021-07-06T00:30:00+07:00"))
+    summaries = sweep(client)
+    assert me(client, auth, market[1])["status"] == "REVOKED", summaries
+
+
 def test_an_admins_reason_stays_out_of_the_logs(
     client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
