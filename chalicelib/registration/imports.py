@@ -329,8 +329,8 @@ def _register(batch: Import, rows: list[list[str]], first_row: int) -> list[tupl
     """A chunk's rows through the same rules and uniqueness as an online registration, batched.
 
     A row's account is the import and its row number: run again after a crash, the row meets its
-    own registration and is IMPORTED again; a second row for the same person in the file, or the
-    same file uploaded twice, meets another account's claims and is a DUPLICATE.
+    own registration and application and is IMPORTED again; a second row for the same person in
+    the file, or the same file uploaded twice, meets another account's claims and is a DUPLICATE.
     """
     outcomes: list[tuple[str, str] | None] = []
     requests: list[tuple[OfficeRegistration, str]] = []
@@ -380,10 +380,14 @@ def _office_registration(batch: Import, cells: list[str]) -> OfficeRegistration 
 
 
 def _applied(account: str, wave_id: str | None) -> tuple[str, str]:
-    """An imported row with a wave also applies to it; a refused application is reported, not undone."""
+    """An imported row with a wave also applies to it; a refused application is reported, not undone.
+    A row run again after a crash reports its own first attempt's application as that attempt did."""
     if wave_id:
         try:
             service.apply_to_wave(account, wave_id)
+        except service.AlreadyApplied as error:
+            if not service.applied_through(account, wave_id):
+                return IMPORTED, error.code
         except DomainError as error:
             return IMPORTED, error.code
     return IMPORTED, ""

@@ -317,6 +317,22 @@ def apply_to_wave(account: str, wave_id: str) -> Participant:
     raise Conflict("Data Anda sedang berubah; coba lagi.", code="CONCURRENT_UPDATE")
 
 
+def applied_through(account: str, wave_id: str) -> bool:
+    """Whether the account's participant stands applied to the wave by that account's own request.
+
+    An office import's row is its own account: run again after a crash, the row meets the
+    application its first attempt made, which is no refusal, while an application made by
+    anyone else still is one.
+    """
+    found = store.participant(participant_id_for(account))
+    if found is None or found.status is not Status.APPLIED or found.wave_id != wave_id:
+        return False
+    return any(
+        event.action == "APPLIED" and event.actor == account and event.details.get("wave_id") == wave_id
+        for event in store.events(found.participant_id)
+    )
+
+
 def tag_cohort(participant_id: str, cohort: str, event: Event) -> None:
     """Tag a partner agency's person with a cohort. A priority cohort tagged after they applied
     counts in that wave too, unless its selection has started: offices send their cohort files

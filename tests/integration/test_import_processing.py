@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -309,3 +310,87 @@ def test_a_list_being_replaced_excludes_the_people_on_either_version_until_the_n
     assert store.DynamoSelectionStore().excluded(participants) == {siti, old, new}
     assert imports.continue_import(answer["import_id"], lambda: False)["status"] == "DONE"
     assert store.DynamoSelectionStore().excluded(participants) == {siti, new}
+
+
+@pytest.fixture
+def open_wave(client: Client, auth: TokenFactory) -> Iterator[str]:
+    from datetime import datetime
+
+    from chalicelib import clock
+
+    clock.set_now(datetime.fromisoformat("2021-06-02T10:00:00+07:00"))
+    wave = {
+        "wave_id": "W1",
+        "opens_at": "2021-06-01T00:00:00+07:00",
+        "closes_at": "2021-06-04T00:00:00+07:00",
+        "quota": 5,
+    }
+    assert client.http.post("/v1/waves", headers=auth("admin"), body=body(wave)).status_code == 201
+    yield "W1"
+    clock.set_now(None)
+
+
+def killed_before_the_first_report_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first chunk does its rows' work, then the run dies before it writes the chunk's report."""
+    from chalicelib import files
+
+    put = files.put
+    state = {"killed": False}
+
+    def dies(key: str, *args: Any, **kwargs: Any) -> None:
+        if key.startswith("parts/") and not state["killed"]:
+            state["killed"] = True
+            raise KeyboardInterrupt("killed after the rows' work, before the report part")
+        put(key, *args, **kwargs)
+
+    monkeypatch.setattr(files, "put", dies)
+
+
+def test_a_row_run_again_reports_its_own_application_as_the_first_run_did(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, open_wave: str
+) -> None:
+    from chalicelib.registration import imports
+
+    import_id = upload(client, auth, f"{HEADER},wave_id\n{ROW},{open_wave}\n".encode())
+    killed_before_the_first_report_part(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        notify(client, import_id)
+    assert imports.continue_import(import_id, lambda: True)["status"] == "DONE"
+    assert [(row["outcome"], row["error_code"]) for row in report(import_id)] == [("IMPORTED", "")]
+    assert status(client, auth, import_id)["counts"] == {"IMPORTED": 1}
+
+
+def test_a_row_whose_person_applied_elsewhere_in_between_reports_it(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, open_wave: str
+) -> None:
+    from chalicelib import clock
+    from chalicelib.registration import imports, service, store
+    from chalicelib.registration.model import Event
+
+    import_id = upload(client, auth, f"{HEADER},wave_id\n{ROW},{open_wave}\n".encode())
+    monkeypatch.setattr(service, "apply_to_wave", _killed)
+    with pytest.raises(KeyboardInterrupt):
+        notify(client, import_id)
+    monkeypatch.undo()
+    participant = store.participant(service.participant_id_for(f"office:{import_id}:1"))
+    wave = store.wave(open_wave)
+    assert participant is not None and wave is not None
+    elsewhere = Event(
+        at=clock.now(),
+        actor="acc-online",
+        action="APPLIED",
+        status_from="REGISTERED",
+        status_to="APPLIED",
+        details={"wave_id": open_wave},
+    )
+    store.add_application(
+        participant, wave, service.rank_in(wave, participant.participant_id), False, elsewhere
+    )
+    assert imports.continue_import(import_id, lambda: True)["status"] == "DONE"
+    assert [(row["outcome"], row["error_code"]) for row in report(import_id)] == [
+        ("IMPORTED", "ALREADY_APPLIED")
+    ]
+
+
+def _killed(*args: Any, **kwargs: Any) -> Any:
+    raise KeyboardInterrupt("killed between a row's registration and its application")
