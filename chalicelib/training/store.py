@@ -473,7 +473,7 @@ class _SweepRecord(JobItem):
 def sweep_checkpoint(kind: str) -> tuple[str, int, str | None] | None:
     """Where the `kind` sweep stands: the first programme day not yet swept, its shard and page."""
     try:
-        record = _SweepRecord.get(f"SWEEP#{kind}", "STATE")
+        record = _SweepRecord.get(f"SWEEP#{kind}", "STATE", consistent_read=True)
     except _SweepRecord.DoesNotExist:
         return None
     return record.next_day, int(record.shard), record.start_key

@@ -12,7 +12,7 @@ from chalice.test import Client
 
 from chalicelib import clock
 from chalicelib.registration import service, store
-from tests.conftest import TokenFactory, body, run_job
+from tests.conftest import ReadLog, TokenFactory, body, reads_of, run_job
 from tests.integration.test_registration import error_of, register
 from tests.integration.test_selection import person, verify
 
@@ -460,6 +460,17 @@ def test_the_sweep_finds_deadlines_filed_under_rules_since_changed(
     clock.set_now(datetime.fromisoformat("2021-07-06T00:30:00+07:00"))
     summaries = sweep(client)
     assert me(client, auth, market[1])["status"] == "REVOKED", summaries
+
+
+def test_each_sweep_run_reads_where_the_last_one_stopped_consistently(
+    client: Client, auth: TokenFactory, market: list[str], dynamodb_reads: ReadLog
+) -> None:
+    """An hourly run that read the checkpoint as it was before the last run's save would redo it."""
+    clock.set_now(datetime.fromisoformat("2021-07-06T00:30:00+07:00"))
+    sweep(client)
+    reads = [*reads_of(dynamodb_reads, "SWEEP#DEADLINE"), *reads_of(dynamodb_reads, "SWEEP#EXPIRY")]
+    assert len(reads) >= 2
+    assert all(read.get("ConsistentRead") is True for read in reads)
 
 
 def test_an_admins_reason_stays_out_of_the_logs(
