@@ -20,7 +20,7 @@ from chalicelib import clock, files
 from chalicelib.auth import Caller
 from chalicelib.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from chalicelib.observability import logger
-from chalicelib.registration import csvfile, service, store
+from chalicelib.registration import csvfile, rules, service, store
 from chalicelib.registration.model import NATIONAL_UPLOADS, Event, Import, ImportKind, ImportStatus
 from chalicelib.registration.provinces import is_province
 from chalicelib.registration.schemas import ImportRequest, OfficeRegistration
@@ -256,7 +256,7 @@ def _with_nik(batch: Import, cells: list[str]) -> dict[str, str] | tuple[str, st
     row = _row_of(batch, cells)
     if isinstance(row, tuple):
         return row
-    if len(row["nik"]) != 16 or not row["nik"].isdigit():
+    if not rules.sixteen_digits(row["nik"]):
         return INVALID, "INVALID_NIK"
     return row
 
@@ -269,7 +269,9 @@ def _outcome(batch: Import, cells: list[str]) -> tuple[str, str]:
     return _tag(batch, row["nik"], row["cohort"].strip().upper())
 
 
-_NAME = re.compile(r"^[A-Z0-9_]{1,40}$")
+# Cohort and list names end up in keys and public figures: a letter first, and no run of five
+# digits or more, so that a NIK, KK, phone or account number typed in the wrong column is refused.
+_NAME = re.compile(r"^(?![A-Z0-9_]*[0-9]{5})[A-Z][A-Z0-9_]{0,39}$")
 
 
 def _tag(batch: Import, nik: str, cohort: str) -> tuple[str, str]:
@@ -362,7 +364,7 @@ def _office_registration(batch: Import, cells: list[str]) -> OfficeRegistration 
     if isinstance(row, tuple):
         return row
     nik = row["nik"]
-    if len(nik) == 16 and nik.isdigit() and nik[:2] != batch.province:
+    if rules.sixteen_digits(nik) and nik[:2] != batch.province:
         return WRONG_PROVINCE, "WRONG_PROVINCE"
     body = {
         name: row.get(name) or None

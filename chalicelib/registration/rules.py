@@ -22,6 +22,11 @@ _SIXTEEN_DIGITS = re.compile(r"^[0-9]{16}$")
 _WOMEN_DAY_OFFSET = 40
 
 
+def sixteen_digits(value: str) -> bool:
+    """The shape of a NIK or KK number, in ASCII digits."""
+    return _SIXTEEN_DIGITS.match(value) is not None
+
+
 @dataclass(frozen=True)
 class NikParts:
     province: str

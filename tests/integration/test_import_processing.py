@@ -201,6 +201,28 @@ def test_a_cohort_file_tags_registered_people_and_reports_the_rest(
     assert client.http.get("/v1/stats/provinces/31").json_body["cohorts"] == {"PURNA_PMI": 1}
 
 
+def test_an_identity_number_in_a_name_column_never_becomes_a_cohort_or_a_list(
+    client: Client, auth: TokenFactory
+) -> None:
+    """Cohort and list names go into keys and public figures: a NIK or KK typed there is refused."""
+    register(client, auth, SITI, "acc-siti")
+    cohorts = b"nik,cohort\n3171234501900001,3171230101090001\n3171234501900001,PMI_081234567890\n"
+    cohorts += "3171234501900001,PURNA_PMI\n317123450190\uff10\uff10\uff10\uff11,PURNA_PMI\n".encode()
+    import_id = upload_as(client, auth, "cohort", cohorts, auth("office", province="31"))
+    assert [(row["outcome"], row["error_code"]) for row in report(import_id)] == [
+        ("INVALID", "INVALID_COHORT"),
+        ("INVALID", "INVALID_COHORT"),
+        ("IMPORTED", ""),
+        ("INVALID", "INVALID_NIK"),
+    ]
+    assert client.http.get("/v1/stats/provinces/31").json_body["cohorts"] == {"PURNA_PMI": 1}
+    lists = b"nik,list\n3171234501900001,3171230101090001\n"
+    import_id = upload_as(client, auth, "exclusion", lists, auth("admin"))
+    assert [(row["outcome"], row["error_code"]) for row in report(import_id, "national")] == [
+        ("INVALID", "INVALID_LIST")
+    ]
+
+
 def test_an_exclusion_list_shows_with_its_source_and_a_newer_upload_replaces_it(
     client: Client, auth: TokenFactory
 ) -> None:
