@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.observability import logger, mask, scrub
-from chalicelib.registration.model import Participant
+from tests.unit.registration.test_registration_request import _participant
 
 PARTICIPANT = {
     "participant_id": "p-123",
@@ -54,24 +54,12 @@ def test_a_logged_participant_shows_none_of_its_personal_data(logged: io.StringI
 
 
 def test_a_logged_participant_record_is_masked_field_by_field(logged: io.StringIO) -> None:
-    participant = Participant(
+    participant = _participant(
         participant_id="p-123",
         nik="3171234501900001",
         kk_number="3171230101090001",
-        full_name="Siti Rahayu",
         birth_date=date(1990, 1, 5),
-        gender="F",
-        email="siti@example.id",
         phone="+6281234567890",
-        province_code="31",
-        regency_code="3171",
-        education="SMA",
-        employment_status="UNEMPLOYED",
-        declarations={},
-        registered_at=datetime(2021, 6, 1, tzinfo=UTC),
-        registered_by="account-1",
-        channel="ONLINE",
-        fingerprint="-",
     )
     logger.info("registered", extra={"participant": participant, "row": [3171234501900001]})
     line = logged.getvalue()
