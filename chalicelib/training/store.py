@@ -217,15 +217,16 @@ def add_purchase(participant: Participant, purchase: Purchase, event: Event) -> 
             ),
             _BalanceRecord.gsi1sk.set(participant.participant_id),
         ]
-    stages = (Status.SELECTED, Status.TRAINING) if first else SPENDING[1:]
-    condition = (_BalanceRecord.balance >= purchase.price) & _BalanceRecord.status.is_in(
-        *(stage.value for stage in stages)
-    )
     if first:
-        # A first purchase only before the deadline, even if the sweep has not revoked them yet.
-        condition &= (_BalanceRecord.status != Status.SELECTED.value) | (
+        # Only while still SELECTED, so that the move to TRAINING (and its audit event) happens once:
+        # a concurrent first purchase is refused and retried as a later one; and only before the
+        # deadline, even if the sweep has not revoked them yet.
+        condition = (_BalanceRecord.status == Status.SELECTED.value) & (
             _BalanceRecord.purchase_deadline >= purchase.purchased_at
         )
+    else:
+        condition = _BalanceRecord.status.is_in(*(stage.value for stage in SPENDING[1:]))
+    condition &= _BalanceRecord.balance >= purchase.price
     record = _PurchaseRecord(
         _purchase_key(purchase.purchase_id),
         "PURCHASE",

@@ -12,6 +12,7 @@ from chalice.test import Client
 
 from chalicelib import clock
 from chalicelib.registration import service, store
+from chalicelib.registration.model import Participant
 from tests.conftest import ReadLog, TokenFactory, body, reads_of, run_job
 from tests.integration.test_registration import error_of, register
 from tests.integration.test_selection import person, verify
@@ -409,6 +410,34 @@ def test_the_database_refuses_a_first_purchase_that_lands_after_the_deadline(
     with pytest.raises(training.PurchaseRefused):
         training.add_purchase(read_in_time, late, event)
     assert me(client, auth, market[1])["balance"] == 1_000_000
+
+
+def test_two_first_purchases_at_once_move_the_participant_to_training_once(
+    client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read SELECTED; the second to write is refused and retried as a later purchase."""
+    from chalicelib.registration import service as registration
+
+    participant_id = service.participant_id_for(market[0])
+    as_both_read = store.participant(participant_id)
+    assert as_both_read is not None
+    own_record = registration.own_record
+    stale: list[Participant] = []
+
+    def read(account: str) -> Participant:
+        return stale.pop() if stale else own_record(account)
+
+    monkeypatch.setattr(registration, "own_record", read)
+    assert buy(client, auth, market[0], "C1").status_code == 201
+    stale.append(as_both_read)
+    assert buy(client, auth, market[0], "C2").status_code == 201
+    moves = sorted(
+        (event.status_from, event.status_to)
+        for event in store.events(participant_id)
+        if event.action == "COURSE_PURCHASED"
+    )
+    assert moves == [("SELECTED", "TRAINING"), ("TRAINING", "TRAINING")]
+    assert me(client, auth, market[0])["balance"] == 200_000
 
 
 def test_an_idempotency_key_reused_for_another_participant_is_refused(
