@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
+import time
 from functools import cache
 from typing import Any, ClassVar
 
@@ -46,11 +48,36 @@ def pii_key(kind: str, value: str) -> str:
     return f"{kind}#{digest}"
 
 
+# A transaction that meets another one writing the same item (a participant's profile, a course's
+# rating, a counter shard) is cancelled with `TransactionConflict` and wrote nothing: sent again a
+# moment later, its conditions are checked anew. botocore does not retry it.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_BACKOFF_SECONDS = 0.02
+
+
+def _conflicted(error: TransactWriteError) -> bool:
+    codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
+    return "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+
+
+class _Connection(Connection):
+    def transact_write_items(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        attempt = 1
+        while True:
+            try:
+                return super().transact_write_items(*args, **kwargs)
+            except TransactWriteError as error:
+                if attempt == CONFLICT_ATTEMPTS or not _conflicted(error):
+                    raise
+            time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
+            attempt += 1
+
+
 @cache
 def connection() -> Connection:
     """One connection per container for transactions: each new one builds a botocore client."""
     config = settings()
-    return Connection(region=config.region, host=config.aws_endpoint_url)
+    return _Connection(region=config.region, host=config.aws_endpoint_url)
 
 
 def transaction() -> TransactWrite:

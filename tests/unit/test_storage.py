@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
 from chalicelib.settings import settings
 from chalicelib.storage import MODELS, pii_key
@@ -43,3 +44,45 @@ def test_personal_keys_are_keyed_hashes_that_reveal_nothing() -> None:
     assert len(key) == len("NIK#") + 64
     assert key == pii_key("NIK", "3171234501900001")
     assert key != pii_key("KK", "3171234501900001")
+
+
+def _cancelled(*codes: str) -> TransactWriteError:
+    reasons = [CancellationReason(code=code) if code != "None" else None for code in codes]
+    response = {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}}
+    cause = VerboseClientError(response, "TransactWriteItems", cancellation_reasons=reasons)
+    return TransactWriteError("cancelled", cause=cause)
+
+
+@pytest.mark.parametrize(
+    ("answers", "calls", "outcome"),
+    [
+        ([("None", "TransactionConflict"), ("TransactionConflict",), {}], 3, "written"),
+        ([("ConditionalCheckFailed", "TransactionConflict")], 1, "refused"),
+        ([("TransactionConflict",)] * 5, 5, "refused"),
+    ],
+)
+def test_a_transaction_that_met_another_is_sent_again_but_a_failed_condition_is_final(
+    monkeypatch: pytest.MonkeyPatch, answers: list[Any], calls: int, outcome: str
+) -> None:
+    from pynamodb.connection import Connection
+
+    from chalicelib import storage
+
+    sent: list[int] = []
+
+    def answer(self: Connection, **_: Any) -> dict[str, Any]:
+        sent.append(1)
+        reply = answers[len(sent) - 1]
+        if isinstance(reply, tuple):
+            raise _cancelled(*reply)
+        return dict(reply)
+
+    monkeypatch.setattr(Connection, "transact_write_items", answer)
+    monkeypatch.setattr(storage, "CONFLICT_BACKOFF_SECONDS", 0)
+    connection = storage._Connection(region="ap-southeast-3")
+    if outcome == "written":
+        assert connection.transact_write_items(put_items=[]) == {}
+    else:
+        with pytest.raises(TransactWriteError):
+            connection.transact_write_items(put_items=[])
+    assert len(sent) == calls
