@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from chalicelib import clock, files
 from chalicelib.auth import Caller
 from chalicelib.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from chalicelib.observability import logger
+from chalicelib.observability import logger, mask
 from chalicelib.registration import csvfile, rules, service, store
 from chalicelib.registration.model import NATIONAL_UPLOADS, Event, Import, ImportKind, ImportStatus
 from chalicelib.registration.provinces import is_province
@@ -207,7 +207,10 @@ def _next_chunk(batch: Import) -> Import:
         if batch.kind is ImportKind.EXCLUSION and outcome == IMPORTED:
             lists.add(dict(zip(batch.columns, cells, strict=True))["list"].strip().upper())
         # The report stays rectangular: a row with too many or too few cells is cut or padded.
-        lines.append(csvfile.csv_line([*(cells + [""] * width)[:width], outcome, code]))
+        shown = (cells + [""] * width)[:width]
+        if outcome == WRONG_PROVINCE:
+            shown = _withheld(batch.columns, shown)
+        lines.append(csvfile.csv_line([*shown, outcome, code]))
     if rows:
         files.put(batch.part_key(batch.parts + 1), "".join(lines).encode())
     advanced = replace(
@@ -219,6 +222,13 @@ def _next_chunk(batch: Import) -> Import:
         lists=tuple(sorted(lists)),
     )
     return advanced if len(rows) == CHUNK_ROWS else _finished(advanced)
+
+
+def _withheld(columns: tuple[str, ...], cells: list[str]) -> list[str]:
+    """A row about someone of another province, as its report shows it: that province's office
+    may be the one that reads the report (an admin's upload for it), so only the NIK's last four
+    digits stay, enough for the uploader to find the row."""
+    return [mask(cell.strip()) if name == "nik" else "" for name, cell in zip(columns, cells, strict=True)]
 
 
 def _outcomes(batch: Import, rows: list[list[str]], first_row: int) -> list[tuple[str, str]]:

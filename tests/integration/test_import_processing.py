@@ -109,6 +109,12 @@ def test_rows_of_another_province_and_bad_cells_get_their_outcome(client: Client
         ("INVALID", "CELL_COUNT"),
     ]
     assert rows[2]["nik"].startswith("'=")
+    # The office of province 31 may read this report: a province-32 person shows nothing but this.
+    assert {name: value for name, value in rows[0].items() if value} == {
+        "nik": "************0001",
+        "outcome": "WRONG_PROVINCE",
+        "error_code": "WRONG_PROVINCE",
+    }
 
 
 @pytest.mark.parametrize(
