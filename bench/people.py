@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.registration.csvfile import REQUIRED_COLUMNS
+
 DECLARATIONS = (
     "student",
     "civil_servant",
@@ -15,18 +17,7 @@ DECLARATIONS = (
 
 
 # An office's registrations file, as the benchmarks write it: the contract's columns with e-mail.
-OFFICE_COLUMNS = (
-    "nik",
-    "kk_number",
-    "full_name",
-    "birth_date",
-    "gender",
-    "phone",
-    "email",
-    "regency_code",
-    "education",
-    "employment_status",
-)
+OFFICE_COLUMNS = (*REQUIRED_COLUMNS["registrations"], "email")
 
 
 def person(index: int) -> dict[str, Any]:
