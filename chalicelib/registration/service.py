@@ -271,12 +271,23 @@ def rank_in(wave: Wave, participant_id: str) -> str:
     return hmac.new(wave.seed.encode(), participant_id.encode(), hashlib.sha256).hexdigest()
 
 
+def _passed_over(participant: Participant) -> bool:
+    """Applied to a wave whose selection finished without deciding them: their application landed
+    after the selection had read its pool (a request still in flight at the closing time, or an
+    index that had not caught up). Nobody selected them, so they stand as not selected."""
+    if participant.wave_id is None:
+        return False
+    applied_to = store.wave(participant.wave_id)
+    return applied_to is not None and applied_to.selection is SelectionState.DONE
+
+
 def _refuse_application(participant: Participant, wave: Wave, today: date) -> None:
     if participant.status is Status.REVOKED:
         raise Revoked()
     if participant.status is Status.APPLIED:
-        raise AlreadyApplied()
-    if participant.status not in _MAY_APPLY:
+        if not _passed_over(participant):
+            raise AlreadyApplied()
+    elif participant.status not in _MAY_APPLY:
         raise AlreadySelected()
     if not wave.accepts_applications(clock.now()):
         raise WaveClosed()

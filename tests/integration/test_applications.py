@@ -57,6 +57,25 @@ def test_applying_twice_is_already_applied(client: Client, auth: TokenFactory, w
     assert error_of(apply(client, auth, "W1")) == (409, "ALREADY_APPLIED")
 
 
+def test_an_application_its_wave_selection_passed_over_may_apply_again(
+    client: Client, auth: TokenFactory, waves: None
+) -> None:
+    """An application that landed after the selection read its pool was never decided: once that
+    selection is done, the person stands as not selected, not applied forever."""
+    from chalicelib.registration import store
+    from chalicelib.registration.model import SelectionState
+
+    apply(client, auth, "W1")
+    clock.set_now(datetime.fromisoformat("2021-07-02T10:00:00+07:00"))
+    store.set_selection("W1", SelectionState.RUNNING, {SelectionState.NOT_STARTED})
+    assert error_of(apply(client, auth, "W2")) == (409, "ALREADY_APPLIED")
+    store.set_selection("W1", SelectionState.DONE, {SelectionState.RUNNING})
+    assert apply(client, auth, "W2").status_code == 201
+    me = client.http.get("/v1/participants/me", headers=auth("participant", sub="acc-siti")).json_body
+    assert (me["status"], me["wave_id"]) == ("APPLIED", "W2")
+    assert error_of(apply(client, auth, "W2")) == (409, "ALREADY_APPLIED")
+
+
 def test_a_closed_or_unknown_wave_refuses(client: Client, auth: TokenFactory, waves: None) -> None:
     assert error_of(apply(client, auth, "W2")) == (422, "WAVE_CLOSED")
     assert error_of(apply(client, auth, "W9")) == (404, "WAVE_NOT_FOUND")
