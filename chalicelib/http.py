@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from chalice.app import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import DomainError, MalformedRequest, PayloadTooLarge, ValidationFailed
+from chalicelib.errors import DomainError, MalformedRequest, NotFound, PayloadTooLarge, ValidationFailed
 from chalicelib.idempotency import run_once
 from chalicelib.observability import logger
 from chalicelib.settings import settings
@@ -78,6 +78,11 @@ def parse(model: type[Model], raw: str | bytes | None) -> Model:
         raise ValidationFailed(fields=_fields(error)) from error
 
 
+# No identifier of ours is longer than 64 characters. DynamoDB refuses a key over 1,024 bytes with
+# a ValidationException (moto does not), which would answer an absurd path with a 500.
+_LONGEST_ID = 128
+
+
 def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
     """`bp.route`, with domain errors answered in the contract's format and nothing else leaking."""
 
@@ -87,6 +92,8 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
             request = bp.current_request
             logger.set_correlation_id(request.context.get("requestId"))
             try:
+                if any(len(value.encode()) > _LONGEST_ID for value in params.values()):
+                    raise NotFound()
                 return view(**params)
             except DomainError as error:
                 logger.info("request refused", extra={"code": error.code, "status": error.status})

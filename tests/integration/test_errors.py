@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from chalicelib.errors import NotFound
 from chalicelib.http import route
-from tests.conftest import TokenFactory, body
+from tests.conftest import ReadLog, TokenFactory, body
 
 
 def test_malformed_json_is_400(client: Client, auth: TokenFactory) -> None:
@@ -56,6 +56,26 @@ def broken_client() -> Client:
     app = Chalice(app_name="broken")
     app.register_blueprint(bp)
     return Client(app)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [
+        ("POST", "/v1/waves/{id}/applications", "participant"),
+        ("POST", "/v1/waves/{id}/selection", "admin"),
+        ("GET", "/v1/participants/{id}", "admin"),
+        ("GET", "/v1/imports/{id}", "admin"),
+        ("GET", "/v1/courses/{id}", "participant"),
+    ],
+)
+def test_an_absurdly_long_identifier_is_404_without_a_lookup(
+    client: Client, auth: TokenFactory, dynamodb_reads: ReadLog, method: str, path: str, role: str
+) -> None:
+    """DynamoDB answers a key over 1,024 bytes with a ValidationException (moto does not)."""
+    long_id = "W" * 1100
+    response = client.http.request(method, path.format(id=long_id), headers=auth(role))
+    assert (response.status_code, response.json_body["error"]["code"]) == (404, "NOT_FOUND")
+    assert not [read for read in dynamodb_reads if long_id in json.dumps(read)]
 
 
 def test_an_unexpected_failure_is_a_500_that_leaks_nothing(broken_client: Client) -> None:
