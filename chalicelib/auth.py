@@ -84,10 +84,14 @@ def authenticate(headers: Mapping[str, str]) -> Caller:
     role = _role(claims)
     if role is None:
         raise Forbidden("Peran pengguna tidak dikenal.", code="UNKNOWN_ROLE")
+    province = _claim(claims, "province")
+    if role in PROVINCIAL_ROLES and province is None:
+        # Their every right is their province's: without one, they would act for "None".
+        raise Forbidden("Akun petugas ini tidak terikat pada provinsi.", code="NO_PROVINCE")
     return Caller(
         sub=str(claims["sub"]),
         role=role,  # type: ignore[arg-type]
-        province=_claim(claims, "province"),
+        province=province,
         platform_id=_claim(claims, "platform_id"),
         partner_id=_claim(claims, "partner_id"),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth import Caller, require
+from chalicelib.auth import Caller, Role, require
 from chalicelib.errors import Forbidden, Unauthenticated
 from devstack.issuer import LocalIssuer
 from tests.conftest import ISSUER, TokenFactory, body
@@ -74,6 +74,16 @@ def test_office_of_another_province_is_403() -> None:
     with pytest.raises(Forbidden) as refused:
         require(_headers(role="office", sub="o", province="31"), "office", "admin", province="32")
     assert refused.value.code == "WRONG_PROVINCE"
+
+
+@pytest.mark.parametrize("role", ["office", "pemda"])
+def test_a_provincial_role_without_a_province_is_403(client: Client, auth: TokenFactory, role: Role) -> None:
+    with pytest.raises(Forbidden) as refused:
+        require(_headers(role=role, sub="o"), role)
+    assert refused.value.code == "NO_PROVINCE"
+    request = {"kind": "registrations", "filename": "peserta.csv"}
+    response = client.http.post("/v1/imports", headers=auth(role), body=body(request))
+    assert (response.status_code, response.json_body["error"]["code"]) == (403, "NO_PROVINCE")
 
 
 def test_office_of_its_own_province_and_admin_anywhere_pass() -> None:
