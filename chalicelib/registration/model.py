@@ -60,6 +60,10 @@ class Wave:
     def accepts_applications(self, moment: datetime) -> bool:
         return self.opens_at <= moment < self.closes_at
 
+    def has_places_in(self, province_code: str) -> bool:
+        """A wave split by province has places only in the provinces it lists."""
+        return not self.province_quotas or province_code in self.province_quotas
+
 
 @dataclass(frozen=True)
 class Participant:

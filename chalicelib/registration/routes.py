@@ -99,10 +99,13 @@ def own_record() -> Response:
 @route(bp, "/v1/waves/{wave_id}/applications", methods=["POST"])
 def apply(wave_id: str) -> Response:
     caller = require(bp.current_request.headers, "participant")
-    participant = service.apply_to_wave(caller.sub, wave_id)
-    return created(
-        {"participant_id": participant.participant_id, "wave_id": wave_id, "status": participant.status.value}
-    )
+
+    def application() -> Response:
+        participant = service.apply_to_wave(caller.sub, wave_id)
+        status = participant.status.value
+        return created({"participant_id": participant.participant_id, "wave_id": wave_id, "status": status})
+
+    return idempotent(bp, f"applications:{caller.sub}", application)
 
 
 @route(bp, "/v1/waves/{wave_id}/selection", methods=["POST"])
@@ -138,8 +141,12 @@ def _event_view(event: Event) -> dict[str, object]:
 def request_import() -> Response:
     caller = require(bp.current_request.headers, "office", "admin")
     request = parse(ImportRequest, bp.current_request.raw_body)
-    batch, upload_url = imports.request_import(request, caller)
-    return created({"import_id": batch.import_id, "upload_url": upload_url, "status": batch.status.value})
+
+    def requested() -> Response:
+        batch, upload_url = imports.request_import(request, caller)
+        return created({"import_id": batch.import_id, "upload_url": upload_url, "status": batch.status.value})
+
+    return idempotent(bp, f"imports:{caller.sub}", requested)
 
 
 @route(bp, "/v1/imports/{import_id}", methods=["GET"])

@@ -228,7 +228,9 @@ def participant(participant_id: str) -> Participant:
 
 
 def own_record(account: str) -> Participant:
-    found = store.participant(participant_id_for(account))
+    """Read consistently: people act on what they just did (registered, applied, bought), and a
+    stale copy would answer NOT_REGISTERED or fail a version check for nothing."""
+    found = store.participant(participant_id_for(account), consistent=True)
     if found is None:
         raise NotRegistered()
     return found
@@ -245,6 +247,11 @@ class WaveNotFound(NotFound):
 class WaveClosed(ValidationFailed):
     code = "WAVE_CLOSED"
     message = "Pendaftaran gelombang ini tidak sedang dibuka."
+
+
+class NoPlacesInProvince(ValidationFailed):
+    code = "WAVE_CLOSED"
+    message = "Gelombang ini tidak membuka kuota untuk provinsi Anda."
 
 
 class AlreadyApplied(Conflict):
@@ -291,6 +298,8 @@ def _refuse_application(participant: Participant, wave: Wave, today: date) -> No
         raise AlreadySelected()
     if not wave.accepts_applications(clock.now()):
         raise WaveClosed()
+    if not wave.has_places_in(participant.province_code):
+        raise NoPlacesInProvince()
     if participant.verification is Verification.NIK_REJECTED:
         raise NotEligible(fields={"rule": "nik_verification"})
     refused = rules.eligibility(
@@ -335,7 +344,7 @@ def applied_through(account: str, wave_id: str) -> bool:
     application its first attempt made, which is no refusal, while an application made by
     anyone else still is one.
     """
-    found = store.participant(participant_id_for(account))
+    found = store.participant(participant_id_for(account), consistent=True)
     if found is None or found.status is not Status.APPLIED or found.wave_id != wave_id:
         return False
     return any(

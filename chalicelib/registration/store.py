@@ -442,9 +442,10 @@ def _write_registrations(
     return outcomes
 
 
-def participant(participant_id: str) -> Participant | None:
+def participant(participant_id: str, consistent: bool = False) -> Participant | None:
     try:
-        return _participant(_ProfileRecord.get(participant_key(participant_id), PROFILE))
+        record = _ProfileRecord.get(participant_key(participant_id), PROFILE, consistent_read=consistent)
+        return _participant(record)
     except _ProfileRecord.DoesNotExist:
         return None
 

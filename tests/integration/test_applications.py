@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import clock
-from tests.conftest import TokenFactory, body
+from tests.conftest import ReadLog, TokenFactory, body, reads_of
 from tests.integration.test_registration import SITI, error_of, register
 
 W1 = {
@@ -52,6 +52,26 @@ def test_a_registered_person_applies_to_an_open_wave(client: Client, auth: Token
     assert listed == {"W1": True, "W2": False}
 
 
+def test_applying_reads_the_participant_consistently(
+    client: Client, auth: TokenFactory, waves: None, dynamodb_reads: ReadLog
+) -> None:
+    """It acts on the record's version and answers with the record it just wrote."""
+    from chalicelib.registration import service
+
+    assert apply(client, auth, "W1").status_code == 201
+    reads = reads_of(dynamodb_reads, f"P#{service.participant_id_for('acc-siti')}")
+    assert reads and all(read.get("ConsistentRead") for read in reads)
+
+
+def test_a_retried_application_with_its_idempotency_key_gets_the_first_answer(
+    client: Client, auth: TokenFactory, waves: None
+) -> None:
+    headers = auth("participant", sub="acc-siti") | {"Idempotency-Key": "apply-w1"}
+    first = client.http.post("/v1/waves/W1/applications", headers=headers)
+    again = client.http.post("/v1/waves/W1/applications", headers=headers)
+    assert (first.status_code, again.status_code, again.json_body) == (201, 201, first.json_body)
+
+
 def test_applying_twice_is_already_applied(client: Client, auth: TokenFactory, waves: None) -> None:
     apply(client, auth, "W1")
     assert error_of(apply(client, auth, "W1")) == (409, "ALREADY_APPLIED")
@@ -74,6 +94,17 @@ def test_an_application_its_wave_selection_passed_over_may_apply_again(
     me = client.http.get("/v1/participants/me", headers=auth("participant", sub="acc-siti")).json_body
     assert (me["status"], me["wave_id"]) == ("APPLIED", "W2")
     assert error_of(apply(client, auth, "W2")) == (409, "ALREADY_APPLIED")
+
+
+def test_a_wave_split_by_province_takes_only_the_provinces_it_lists(
+    client: Client, auth: TokenFactory, waves: None
+) -> None:
+    """Elsewhere it has no pool: an application from there would never be selected nor refused."""
+    for wave_id, split in (("W3", {"32": 5}), ("W4", {"31": 5})):
+        wave = {**W1, "wave_id": wave_id, "quota": 5, "province_quotas": split}
+        assert client.http.post("/v1/waves", headers=auth("admin"), body=body(wave)).status_code == 201
+    assert error_of(apply(client, auth, "W3")) == (422, "WAVE_CLOSED")
+    assert apply(client, auth, "W4").status_code == 201
 
 
 def test_a_closed_or_unknown_wave_refuses(client: Client, auth: TokenFactory, waves: None) -> None:

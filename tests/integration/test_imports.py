@@ -35,6 +35,21 @@ def test_an_office_gets_a_link_to_upload_into_its_own_province(client: Client, a
     )
 
 
+def test_a_retried_request_with_its_idempotency_key_gets_the_same_import(
+    client: Client, auth: TokenFactory
+) -> None:
+    from chalicelib.registration import store
+
+    headers = auth("office", province="31") | {"Idempotency-Key": "import-1"}
+    first = ask(client, headers, kind="registrations")
+    again = ask(client, headers, kind="registrations")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json_body == first.json_body
+    assert store.import_batch(first.json_body["import_id"]) is not None
+    assert ask(client, headers, kind="cohort").json_body["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert ask(client, auth("office", province="31"), kind="registrations").json_body != first.json_body
+
+
 def test_exclusion_lists_are_national_and_for_admins_only(client: Client, auth: TokenFactory) -> None:
     assert error_of(ask(client, auth("office", province="31"), kind="exclusion")) == (403, "ADMIN_ONLY")
     response = ask(client, auth("admin"), kind="exclusion")
