@@ -420,8 +420,12 @@ def _write_registrations(
     outcomes: dict[str, Claimed | None] = {}
     while group:
         owners = [(p, kind) for p in group for kind in ("ACCOUNT", *claims[p.participant_id])]
+        puts = []
+        for p in group:
+            own = _registration_puts(p, claims[p.participant_id])
+            own[0]["ReturnValuesOnConditionCheckFailure"] = ALL_OLD
+            puts += own
         try:
-            puts = [put for p in group for put in _registration_puts(p, claims[p.participant_id])]
             connection().transact_write_items(
                 condition_check_items=(), delete_items=(), put_items=puts, update_items=()
             )
@@ -429,12 +433,21 @@ def _write_registrations(
             if not condition_failed(error):
                 raise
             clashing: dict[str, set[str]] = {}
+            # The account's own profile, written meanwhile (by another run of the same import, say):
+            # `service` recognises its own registration in it, as `add_registration` does.
+            existing: dict[str, Participant] = {}
             for (p, kind), reason in zip(owners, error.cancellation_reasons, strict=False):
                 if reason is not None and reason.code == "ConditionalCheckFailed":
                     clashing.setdefault(p.participant_id, set()).add(kind)
+                    if kind == "ACCOUNT" and reason.raw_item:
+                        existing[p.participant_id] = _participant(
+                            _ProfileRecord.from_raw_data(reason.raw_item)
+                        )
             for p in group:
                 if p.participant_id in clashing:
-                    outcomes[p.participant_id] = Claimed(clashing[p.participant_id], None)
+                    outcomes[p.participant_id] = Claimed(
+                        clashing[p.participant_id], existing.get(p.participant_id)
+                    )
             group = [p for p in group if p.participant_id not in clashing]
             continue
         outcomes |= dict.fromkeys((p.participant_id for p in group), None)

@@ -172,6 +172,27 @@ def test_the_record_of_an_unregistered_account_is_404(client: Client, auth: Toke
     assert error_of(response) == (404, "NOT_REGISTERED")
 
 
+def test_a_batch_that_meets_its_own_registration_written_meanwhile_returns_it(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs of one import chunk (a duplicate event): the other run registered the row between
+    this run's read and its write. The row is the same registration, not a duplicate of it."""
+    from chalicelib.registration import service, store
+    from chalicelib.registration.schemas import OfficeRegistration
+
+    write = store._write_registrations
+
+    def other_run_first(group: list[Any], claims: dict[str, dict[str, str]]) -> Any:
+        for participant in group:
+            store.add_registration(participant)
+        return write(group, claims)
+
+    monkeypatch.setattr(store, "_write_registrations", other_run_first)
+    [registered] = service.register_many([(OfficeRegistration.model_validate(BUDI), "office-2")], "OFFICE")
+    assert not isinstance(registered, Exception), registered
+    assert registered.participant_id == service.participant_id_for("office-2")
+
+
 def test_a_batch_meets_a_claim_taken_after_its_read_and_writes_the_rest(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
