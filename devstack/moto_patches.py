@@ -17,6 +17,12 @@ else is moto's: the order of evaluation, which errors cancel with `TransactionCa
 and per-item `CancellationReasons`, which are re-raised as validation errors, the response.
 moto ignores `ClientRequestToken` (no idempotency window), and so does the replacement.
 
+And one request at a time: moto's server answers each request in a thread of its own, and
+nothing in moto keeps two requests apart. Two transactions debiting one balance both passed
+`balance >= :price` and together overdrew it (moto as shipped does the same, or fails with
+"dictionary changed size during iteration"). DynamoDB applies every request as one step; the
+patch makes each DynamoDB request of the local stack one step by holding a lock around it.
+
 Two differences from moto, both towards AWS's behaviour: tables named by ARN are rolled back
 too (moto only snapshots tables named by name), and a rollback no longer replaces the table
 object, so writes that other requests made to other items meanwhile survive it.
@@ -30,8 +36,10 @@ the difference into `_transact_write_items` below, and update the pins.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import inspect
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +57,7 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.responses import DynamoHandler
 
 PINNED_VERSION = "5.2.5"
 THIS_FILE = "devstack/moto_patches.py"
@@ -230,6 +239,20 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
 
 setattr(_transact_write_items, _MARK, _ORIGINAL)
 
+_ONE_REQUEST_AT_A_TIME = threading.RLock()
+_ORIGINAL_CALL_ACTION: Callable[..., Any] = getattr(
+    DynamoHandler.call_action, _MARK, DynamoHandler.call_action
+)
+
+
+@functools.wraps(_ORIGINAL_CALL_ACTION)
+def _call_action(self: DynamoHandler) -> Any:
+    with _ONE_REQUEST_AT_A_TIME:
+        return _ORIGINAL_CALL_ACTION(self)
+
+
+setattr(_call_action, _MARK, _ORIGINAL_CALL_ACTION)
+
 
 def _pinned_callables() -> dict[str, Callable[..., Any]]:
     return {
@@ -272,6 +295,7 @@ def is_applied() -> bool:
 def remove() -> None:
     """Give moto its own method back (tests use this so the patch does not outlive them)."""
     DynamoDBBackend.transact_write_items = _ORIGINAL  # type: ignore[method-assign]
+    DynamoHandler.call_action = _ORIGINAL_CALL_ACTION  # type: ignore[method-assign]
 
 
 def apply() -> Callable[[], None]:
@@ -279,4 +303,5 @@ def apply() -> Callable[[], None]:
     if not is_applied():
         check_pin()
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+        DynamoHandler.call_action = _call_action  # type: ignore[method-assign]
     return remove

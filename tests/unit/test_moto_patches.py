@@ -7,9 +7,11 @@ the two shows up as a failing test, not as a local stack that disagrees with mot
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -18,6 +20,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.responses import DynamoHandler
+from moto.server import ThreadedMotoServer
 
 from devstack import moto_patches
 
@@ -46,10 +50,10 @@ def _fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _moto_as_shipped() -> Iterator[None]:
     """Every test starts from moto as shipped and leaves the process as it found it."""
-    before = DynamoDBBackend.__dict__["transact_write_items"]
+    before = DynamoDBBackend.__dict__["transact_write_items"], DynamoHandler.__dict__["call_action"]
     moto_patches.remove()
     yield
-    DynamoDBBackend.transact_write_items = before  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items, DynamoHandler.call_action = before  # type: ignore[method-assign]
 
 
 @pytest.fixture(params=["moto", "patched"])
@@ -316,3 +320,49 @@ def test_a_transaction_on_a_large_table_is_ten_times_cheaper_patched() -> None:
             undo()
 
     assert unpatched >= 10 * patched, f"moto {unpatched * 1000:.1f} ms, patched {patched * 1000:.1f} ms"
+
+
+def test_racing_debits_through_the_server_never_overdraw() -> None:
+    """The local stack's moto answers each request in a thread of its own; DynamoDB applies each
+    request as one step, so transactions racing to debit one balance never both pass its
+    condition (contract checks on the local stack race purchases exactly so). Python switches
+    threads every microsecond here, to make a race that would happen seldom happen at once."""
+    undo = moto_patches.apply()
+    switch = sys.getswitchinterval()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    sys.setswitchinterval(1e-6)
+    try:
+        host, port = server.get_host_and_port()
+        dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=f"http://{host}:{port}")
+        _create_tables(dynamodb)
+        outcomes = []
+        for trial in range(10):
+            key = {"pk": {"S": f"P#{trial}"}, "sk": {"S": "PROFILE"}}
+            dynamodb.put_item(TableName=TABLE, Item={**key, "balance": {"N": "1000000"}})
+            debit = {
+                "TableName": TABLE,
+                "Key": key,
+                "UpdateExpression": "SET balance = balance - :price",
+                "ConditionExpression": "balance >= :price",
+                "ExpressionAttributeValues": {":price": {"N": "300000"}},
+            }
+
+            def buy(_: int, debit: dict[str, Any] = debit) -> bool:
+                try:
+                    dynamodb.transact_write_items(
+                        TransactItems=[{"Update": debit}, _new_guard(f"BUY#{uuid.uuid4().hex}")]
+                    )
+                except ClientError:
+                    return False
+                return True
+
+            with ThreadPoolExecutor(max_workers=20) as pool:
+                paid = sum(pool.map(buy, range(20)))
+            balance = dynamodb.get_item(TableName=TABLE, Key=key)["Item"]["balance"]["N"]
+            outcomes.append((paid, balance))
+    finally:
+        sys.setswitchinterval(switch)
+        server.stop()
+        undo()
+    assert outcomes == [(3, "100000")] * 10
