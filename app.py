@@ -2,6 +2,7 @@
 
 from chalice.app import Chalice, ConvertToMiddleware
 
+from chalicelib.http import contract_errors
 from chalicelib.observability import logger
 from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
@@ -11,6 +12,7 @@ from chalicelib.training.routes import bp as training
 
 app = Chalice(app_name="prakerja")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+app.register_middleware(contract_errors, "http")
 app.register_blueprint(registration)
 app.register_blueprint(registration_jobs)
 app.register_blueprint(training)

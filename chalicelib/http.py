@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import DomainError, MalformedRequest, NotFound, PayloadTooLarge, ValidationFailed
@@ -76,6 +76,37 @@ def parse(model: type[Model], raw: str | bytes | None) -> Model:
         if any(problem["type"] == "json_invalid" for problem in error.errors(include_input=False)):
             raise MalformedRequest() from error
         raise ValidationFailed(fields=_fields(error)) from error
+
+
+class _MethodNotAllowed(DomainError):
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+    message = "Metode ini tidak tersedia untuk alamat ini."
+
+
+class _UnsupportedMediaType(DomainError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    message = "Isi permintaan harus JSON, dengan Content-Type: application/json."
+
+
+_CHALICE_ERRORS: dict[str, DomainError] = {
+    "MethodNotAllowedError": _MethodNotAllowed(),
+    "UnsupportedMediaType": _UnsupportedMediaType(),
+}
+
+
+def contract_errors(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice refuses a method a path does not take, or a body that is not JSON, before any view
+    runs, in its own `{"Code", "Message"}` shape: answered in the contract's error JSON instead."""
+    response = get_response(request)
+    if response.status_code >= 400 and isinstance(response.body, dict):
+        error = _CHALICE_ERRORS.get(str(response.body.get("Code")))
+        if error is not None:
+            reshaped = error_response(error)
+            response.body = reshaped.body
+            response.headers = {**response.headers, **reshaped.headers}
+    return response
 
 
 # No identifier of ours is longer than 64 characters. DynamoDB refuses a key over 1,024 bytes with

@@ -78,6 +78,15 @@ def test_an_absurdly_long_identifier_is_404_without_a_lookup(
     assert not [read for read in dynamodb_reads if long_id in json.dumps(read)]
 
 
+def test_what_chalice_refuses_itself_is_in_the_contracts_shape(client: Client, auth: TokenFactory) -> None:
+    text = auth("admin") | {"Content-Type": "text/plain"}
+    response = client.http.post("/v1/waves", headers=text, body="wave")
+    assert (response.status_code, response.json_body["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    response = client.http.request("DELETE", "/v1/waves", headers=auth("admin"))
+    assert (response.status_code, response.json_body["error"]["code"]) == (405, "METHOD_NOT_ALLOWED")
+    assert "GET" in response.headers["Allow"]
+
+
 def test_an_unexpected_failure_is_a_500_that_leaks_nothing(broken_client: Client) -> None:
     response = broken_client.http.get("/boom")
     assert response.status_code == 500
