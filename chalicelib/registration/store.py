@@ -853,13 +853,27 @@ def _dispatched_until(moment: datetime) -> str:
     return f"{_DISPATCHED}{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
 
 
-def pending_verifications(shard: int, limit: int, now: datetime) -> list[tuple[str, str]]:
+def pending_verifications(
+    shard: int, limit: int, now: datetime, after: tuple[str, str] | None = None
+) -> list[tuple[str, str]]:
     """Checks in one shard to dispatch, as (participant id, place in the index): the undispatched
-    ones oldest first, then those dispatched long enough ago to be due again."""
+    ones oldest first, then those dispatched long enough ago to be due again; `after` is the check
+    a previous page of this shard ended with (it need not be there any more)."""
+    partition = f"VERIFY#{shard:02d}"
+    start = None
+    if after is not None:
+        participant_id, position = after
+        start = {
+            "gsi2pk": {"S": partition},
+            "gsi2sk": {"S": position},
+            "pk": {"S": participant_key(participant_id)},
+            "sk": {"S": PROFILE},
+        }
     results = _ProfileRecord.gsi2.query(
-        f"VERIFY#{shard:02d}",
+        partition,
         _ProfileRecord.gsi2sk < _dispatched_until(now),
         limit=limit,
+        last_evaluated_key=start,
     )
     return [(record.participant_id, str(record.gsi2sk)) for record in results]
 

@@ -2,10 +2,11 @@
 
 The registration request never waits for the registry (its lookups are slow and capped, and a
 bottleneck of past waves). A registration leaves the participant PENDING in a sparse index;
-the dispatch job, every minute, takes the oldest pending ones up to the per-second and daily
-caps and reserves that many lookups on the day's counter before sending any: the counter refuses
-to pass the cap, so neither a run killed before it could count nor two overlapping runs go over it
-(a run killed after reserving wastes a little of the day's budget, which is the safe direction).
+the dispatch job, every minute, takes the oldest pending ones of all the index's shards up to the
+per-second and daily caps and reserves that many lookups on the day's counter before sending any:
+the counter refuses to pass the cap, so neither a run killed before it could count nor two
+overlapping runs go over it (a run killed after reserving wastes a little of the day's budget,
+which is the safe direction).
 It then claims each check in the index, conditionally, so that of two overlapping runs only one
 asks about a person, and queues one lookup for each it claimed, spread over the minute with SQS
 delays. A claim moves the check behind the undispatched ones rather than out of the index: a run
@@ -18,6 +19,10 @@ which it is redriven: the participant stays PENDING, never lost.
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
+import operator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,14 +64,31 @@ def dispatch() -> dict[str, Any]:
 
 
 def _pending(budget: int, now: datetime) -> tuple[list[tuple[str, str]], bool]:
-    """Up to `budget` checks to dispatch, shard by shard; and whether the budget ran out first."""
-    pending: list[tuple[str, str]] = []
-    for shard in range(VERIFICATION_SHARDS):
-        room = budget - len(pending)
-        if room <= 0:
-            return pending, True
-        pending += store.pending_verifications(shard, room, now)
-    return pending, False
+    """Up to `budget` checks to dispatch, the first of all shards in the index's order (undispatched
+    ones oldest first, then those due again); and whether the budget ran out first.
+
+    Filling the budget shard by shard would starve the last shards for as long as the first ones
+    have a backlog, and selection passes over whoever is still pending. Instead every shard is read
+    in pages of an even share of the budget and the pages are merged by their place in the index:
+    a run reads at most its budget and one page per shard more, however large the backlog.
+    """
+    if budget <= 0:
+        return [], True
+    page = -(-budget // VERIFICATION_SHARDS)
+    shards = [_in_index_order(shard, page, now) for shard in range(VERIFICATION_SHARDS)]
+    pending = list(itertools.islice(heapq.merge(*shards, key=operator.itemgetter(1)), budget))
+    return pending, len(pending) == budget
+
+
+def _in_index_order(shard: int, page: int, now: datetime) -> Iterator[tuple[str, str]]:
+    """One shard's checks to dispatch, read a page at a time, only as far as the merge asks."""
+    after = None
+    while True:
+        found = store.pending_verifications(shard, page, now, after)
+        yield from found
+        if len(found) < page:
+            return
+        after = found[-1]
 
 
 def _pace(index: int, rate: int) -> int:

@@ -16,7 +16,7 @@ from chalicelib.registration import service, store
 from chalicelib.registration.registry import RegistryUnavailable
 from chalicelib.settings import settings
 from devstack.registry import FakeRegistry
-from tests.conftest import TokenFactory, run_job
+from tests.conftest import ReadLog, TokenFactory, run_job
 from tests.integration.test_registration import SITI, register
 from tests.integration.test_selection import person
 
@@ -207,3 +207,123 @@ def test_a_run_killed_before_sending_leaves_its_checks_to_a_later_run(
     finally:
         clock.set_now(None)
     assert queued_lookups() == [service.participant_id_for("acc-siti")]
+
+
+def account_in_shard(shard: int, name: str) -> str:
+    """An account whose participant's pending check lands in `shard` of the verification index."""
+    for attempt in range(1000):
+        account = f"acc-{name}-{attempt}"
+        if store.verification_shard_key(service.participant_id_for(account)) == f"VERIFY#{shard:02d}":
+            return account
+    raise AssertionError(f"no account found for shard {shard}")
+
+
+def register_at(client: Client, auth: TokenFactory, moment: str, index: int, account: str) -> str:
+    clock.set_now(datetime.fromisoformat(moment))
+    try:
+        assert register(client, auth, person(index, "31"), account).status_code == 201
+    finally:
+        clock.set_now(None)
+    return service.participant_id_for(account)
+
+
+def dispatched_by(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The participants each dispatch sends lookups for, in order (the messages are dropped)."""
+    from chalicelib import queues
+
+    sent: list[str] = []
+
+    def send_all(queue: str, messages: Any, **kwargs: Any) -> int:
+        sent.extend(message["participant_id"] for message in messages)
+        return len(sent)
+
+    monkeypatch.setattr(queues, "send_all", send_all)
+    return sent
+
+
+def test_the_oldest_pending_checks_go_first_whatever_their_shard(
+    client: Client, auth: TokenFactory, configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import verification
+
+    # Given two people who registered first, whose checks sit in the last shards,
+    # and two who registered an hour later, in the first shard
+    first = [
+        register_at(client, auth, "2021-06-01T01:00:00+00:00", 0, account_in_shard(15, "a")),
+        register_at(client, auth, "2021-06-01T01:01:00+00:00", 1, account_in_shard(12, "b")),
+    ]
+    register_at(client, auth, "2021-06-01T02:00:00+00:00", 2, account_in_shard(0, "c"))
+    register_at(client, auth, "2021-06-01T02:01:00+00:00", 3, account_in_shard(0, "d"))
+    configure(REGISTRY_RATE_PER_SECOND="1")
+    monkeypatch.setattr(verification, "RUN_SECONDS", 2)
+    sent = dispatched_by(monkeypatch)
+
+    # When a run has room for two lookups
+    summary = verification.dispatch()
+
+    # Then it sends the two who have waited longest
+    assert summary == {"dispatched": 2, "more": True}
+    assert sent == first
+
+
+def test_a_check_due_again_waits_behind_older_ones_never_sent(
+    client: Client, auth: TokenFactory, configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import verification
+
+    # Given a check in the first shard that was dispatched and never answered
+    lost = register_at(client, auth, "2021-06-01T02:00:00+00:00", 0, account_in_shard(0, "lost"))
+    configure(REGISTRY_RATE_PER_SECOND="1")
+    monkeypatch.setattr(verification, "RUN_SECONDS", 1)
+    sent = dispatched_by(monkeypatch)
+    clock.set_now(datetime.fromisoformat("2021-06-01T03:00:00+00:00"))
+    try:
+        verification.dispatch()
+    finally:
+        clock.set_now(None)
+    # and an older registration in the last shard that no run has sent yet
+    older = register_at(client, auth, "2021-06-01T01:00:00+00:00", 1, account_in_shard(15, "older"))
+
+    # When both are due and a run has room for one
+    due = datetime.fromisoformat("2021-06-01T03:00:00+00:00") + verification.REDISPATCH_AFTER
+    clock.set_now(due + timedelta(minutes=1))
+    try:
+        verification.dispatch()
+        verification.dispatch()
+    finally:
+        clock.set_now(None)
+
+    # Then the older one goes first, the lost one in the next run
+    assert sent == [lost, older, lost]
+
+
+def test_a_backlog_in_one_shard_is_read_a_page_at_a_time(
+    client: Client,
+    auth: TokenFactory,
+    configure: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+    dynamodb_reads: ReadLog,
+) -> None:
+    from chalicelib.registration import verification
+
+    # Given six people waiting longest in one shard, and six newer ones in the shards before it
+    backlog = [
+        register_at(client, auth, f"2021-06-01T01:0{index}:00+00:00", index, account_in_shard(3, f"b{index}"))
+        for index in range(6)
+    ]
+    for index in range(6, 12):
+        register_at(
+            client, auth, "2021-06-01T02:00:00+00:00", index, account_in_shard(index % 3, f"n{index}")
+        )
+    configure(REGISTRY_RATE_PER_SECOND="1")
+    monkeypatch.setattr(verification, "RUN_SECONDS", 4)
+    sent = dispatched_by(monkeypatch)
+    dynamodb_reads.clear()
+
+    # When a run has room for four lookups
+    verification.dispatch()
+
+    # Then it sends the four oldest, having read about as many entries as it sends, never everything
+    assert sent == backlog[:4]
+    index_reads = [read for read in dynamodb_reads if read.get("IndexName") == "gsi2"]
+    assert sum(read["Limit"] for read in index_reads) <= 2 * 4 + store.VERIFICATION_SHARDS
