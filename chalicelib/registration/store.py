@@ -184,6 +184,7 @@ class _ProfileRecord(ParticipantItem):
     cohorts = JSONAttribute(default=list)
     verification_reason = UnicodeAttribute(null=True)
     verification_dispatched_at = UTCDateTimeAttribute(null=True)
+    verification_asked_at = UTCDateTimeAttribute(null=True)
     selected_wave = UnicodeAttribute(null=True)
     balance = NumberAttribute(null=True)
     purchase_deadline = UTCDateTimeAttribute(null=True)
@@ -880,7 +881,10 @@ def pending_verifications(
 
 def claim_verifications(pending: list[tuple[str, str]], at: datetime, until: datetime) -> list[str]:
     """Mark each check dispatched, not to be dispatched again before `until`, if it is still where
-    this run read it; the ids claimed. Of two runs that read the same checks, only one claims each."""
+    this run read it; the ids claimed. Of two runs that read the same checks, only one claims each.
+
+    Each dispatch allows one registry lookup (`take_lookup`): a new one gives back the lookup a
+    consumer took for an earlier dispatch and died without answering."""
     claimed = []
     for participant_id, position in pending:
         try:
@@ -888,6 +892,7 @@ def claim_verifications(pending: list[tuple[str, str]], at: datetime, until: dat
                 actions=[
                     _ProfileRecord.gsi2sk.set(f"{_dispatched_until(until)}#{participant_id}"),
                     _ProfileRecord.verification_dispatched_at.set(at),
+                    _ProfileRecord.verification_asked_at.remove(),
                 ],
                 condition=(_ProfileRecord.verification == Verification.PENDING.value)
                 & (_ProfileRecord.gsi2sk == position),
@@ -898,6 +903,41 @@ def claim_verifications(pending: list[tuple[str, str]], at: datetime, until: dat
             continue
         claimed.append(participant_id)
     return claimed
+
+
+def take_lookup(participant_id: str, at: datetime) -> Participant | None:
+    """Take the one registry lookup the check's latest dispatch allows; the participant as this
+    write left them, or None if they are decided, gone, or the lookup is taken already.
+
+    SQS delivers a message at least once, and a consumer can fail after the registry answered:
+    without this, either would ask the registry again, against its daily cap. A consumer that dies
+    holding the lookup leaves the check pending in the index, where it falls due again and its next
+    dispatch allows a new one (`claim_verifications`)."""
+    record = _ProfileRecord(participant_key(participant_id), PROFILE)
+    try:
+        record.update(
+            actions=[_ProfileRecord.verification_asked_at.set(at)],
+            condition=(_ProfileRecord.verification == Verification.PENDING.value)
+            & _ProfileRecord.verification_asked_at.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return None
+    return _participant(record)
+
+
+def give_back_lookup(participant_id: str, taken_at: datetime) -> None:
+    """Give back a lookup the registry did not answer, so that the message's retry may ask again."""
+    try:
+        _ProfileRecord(participant_key(participant_id), PROFILE).update(
+            actions=[_ProfileRecord.verification_asked_at.remove()],
+            condition=(_ProfileRecord.verification == Verification.PENDING.value)
+            & (_ProfileRecord.verification_asked_at == taken_at),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 class _CounterRecord(JobItem):

@@ -11,9 +11,12 @@ It then claims each check in the index, conditionally, so that of two overlappin
 asks about a person, and queues one lookup for each it claimed, spread over the minute with SQS
 delays. A claim moves the check behind the undispatched ones rather than out of the index: a run
 killed between claiming and sending leaves checks that come back a day later, never lost.
-The consumer asks the registry and records the answer once, which takes the check out of the
-index. A registry error is retried with growing delays and ends in the dead-letter queue, from
-which it is redriven: the participant stays PENDING, never lost.
+The consumer first takes the one lookup a dispatch allows, with a conditional write on the
+profile, so that a message delivered twice, or retried after the registry answered, asks the
+registry once; it records the answer once, which takes the check out of the index. A registry
+error gives the lookup back and is retried with growing delays, ending in the dead-letter queue,
+from which it is redriven; a consumer that dies holding the lookup leaves it to the check's next
+dispatch, a day later. Either way the participant stays PENDING, never lost.
 """
 
 from __future__ import annotations
@@ -97,13 +100,23 @@ def _pace(index: int, rate: int) -> int:
 
 
 def verify(participant_id: str) -> str:
-    """Ask the registry about one participant and record the answer; raises if it could not answer."""
-    participant = store.participant(participant_id)
-    if participant is None or participant.verification is not Verification.PENDING:
+    """Ask the registry about one participant, at most once per dispatch of their check, and record
+    the answer; raises if the registry could not answer, giving the lookup back for the retry.
+
+    Any other failure keeps the lookup taken, since the registry may have answered: the message's
+    retries are skipped and the check comes back when it falls due again (`REDISPATCH_AFTER`).
+    """
+    taken_at = clock.now()
+    participant = store.take_lookup(participant_id, taken_at)
+    if participant is None:
         return "SKIPPED"
-    answer = registry.look_up(
-        participant.nik, participant.kk_number, participant.full_name, participant.birth_date
-    )
+    try:
+        answer = registry.look_up(
+            participant.nik, participant.kk_number, participant.full_name, participant.birth_date
+        )
+    except registry.RegistryUnavailable:
+        store.give_back_lookup(participant_id, taken_at)
+        raise
     outcome = Verification.NIK_VERIFIED if answer.verified else Verification.NIK_REJECTED
     event = Event(
         at=clock.now(),

@@ -16,7 +16,7 @@ from chalicelib.registration import service, store
 from chalicelib.registration.registry import RegistryUnavailable
 from chalicelib.settings import settings
 from devstack.registry import FakeRegistry
-from tests.conftest import ReadLog, TokenFactory, run_job
+from tests.conftest import ReadLog, TokenFactory, reads_of, run_job
 from tests.integration.test_registration import SITI, register
 from tests.integration.test_selection import person
 
@@ -327,3 +327,119 @@ def test_a_backlog_in_one_shard_is_read_a_page_at_a_time(
     assert sent == backlog[:4]
     index_reads = [read for read in dynamodb_reads if read.get("IndexName") == "gsi2"]
     assert sum(read["Limit"] for read in index_reads) <= 2 * 4 + store.VERIFICATION_SHARDS
+
+
+def dispatched_one(client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Siti registered and her check dispatched; the id its lookup message carries."""
+    from chalicelib.registration import verification
+
+    register(client, auth, SITI, "acc-siti")
+    sent = dispatched_by(monkeypatch)
+    verification.dispatch()
+    assert sent == [service.participant_id_for("acc-siti")]
+    return sent[0]
+
+
+def test_a_lookup_delivered_twice_at_once_asks_the_registry_once(
+    client: Client, auth: TokenFactory, registry: FakeRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import registry as adapter
+    from chalicelib.registration import verification
+
+    # Given a lookup whose message SQS delivers a second time while the first delivery waits for
+    # the registry's answer
+    participant_id = dispatched_one(client, auth, monkeypatch)
+    look_up = adapter.look_up
+    state = {"overlapped": False}
+    outcomes: list[str] = []
+
+    def answered_late(*args: Any) -> Any:
+        if not state["overlapped"]:
+            state["overlapped"] = True
+            outcomes.append(verification.verify(participant_id))
+        return look_up(*args)
+
+    monkeypatch.setattr(adapter, "look_up", answered_late)
+
+    # When both deliveries are handled
+    outcomes.append(verification.verify(participant_id))
+
+    # Then the registry was asked once, by the first, and its answer recorded
+    assert outcomes == ["SKIPPED", "NIK_VERIFIED"]
+    assert registry.lookups == 1
+    assert verification_of("acc-siti") == "NIK_VERIFIED"
+
+
+def test_a_lookup_that_failed_after_the_registry_answered_is_not_asked_again_until_due(
+    client: Client, auth: TokenFactory, registry: FakeRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import verification
+
+    # Given a delivery that asked the registry and then failed to record the answer
+    participant_id = dispatched_one(client, auth, monkeypatch)
+    record = store.record_verification
+
+    def throttled(*args: Any) -> bool:
+        raise RuntimeError("the participants table is throttled")
+
+    monkeypatch.setattr(store, "record_verification", throttled)
+    with pytest.raises(RuntimeError):
+        verification.verify(participant_id)
+    monkeypatch.setattr(store, "record_verification", record)
+
+    # When SQS delivers the message again
+    retried = verification.verify(participant_id)
+
+    # Then the registry is not asked a second time, and Siti stays pending
+    assert retried == "SKIPPED"
+    assert registry.lookups == 1
+    assert verification_of("acc-siti") == "PENDING"
+
+    # and once her check falls due again, the next dispatch sends it and the answer is recorded
+    sent = dispatched_by(monkeypatch)
+    clock.set_now(clock.now() + verification.REDISPATCH_AFTER + timedelta(minutes=1))
+    try:
+        verification.dispatch()
+        assert sent == [participant_id]
+        assert verification.verify(participant_id) == "NIK_VERIFIED"
+    finally:
+        clock.set_now(None)
+    assert registry.lookups == 2
+
+
+def test_a_lookup_the_registry_did_not_answer_is_asked_again_on_the_next_delivery(
+    client: Client, auth: TokenFactory, registry: FakeRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import verification
+
+    # Given a delivery the registry did not answer
+    participant_id = dispatched_one(client, auth, monkeypatch)
+    registry.failing = True
+    with pytest.raises(RegistryUnavailable):
+        verification.verify(participant_id)
+
+    # When the registry is back and SQS delivers the message again
+    registry.failing = False
+    retried = verification.verify(participant_id)
+
+    # Then the retry asks and records the answer
+    assert retried == "NIK_VERIFIED"
+    assert registry.lookups == 1
+
+
+def test_the_consumer_never_acts_on_a_stale_profile(
+    client: Client,
+    auth: TokenFactory,
+    registry: FakeRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    dynamodb_reads: ReadLog,
+) -> None:
+    from chalicelib.registration import verification
+
+    participant_id = dispatched_one(client, auth, monkeypatch)
+    dynamodb_reads.clear()
+
+    verification.verify(participant_id)
+
+    profile_reads = reads_of(dynamodb_reads, store.participant_key(participant_id))
+    assert all(read.get("ConsistentRead") for read in profile_reads)
