@@ -141,78 +141,52 @@ def _rejected(batch: Import, reason: str) -> Import:
 def _inspected(batch: Import) -> Import:
     """The whole file is read once before anything is imported: a file that is not a readable CSV
     of this kind is rejected as a whole, with nothing changed."""
-    reason, header = _read_through(batch)
-    if header is None:
-        return _rejected(batch, reason or "NO_HEADER")
-    text = header.removeprefix(csvfile.BOM).decode("utf-8")
-    delimiter = csvfile.delimiter_of(text)
-    columns = csvfile.columns_of(text, delimiter)
-    missing = csvfile.missing_columns(batch.kind.value, columns)
+    size = files.size_of(batch.upload_key)
+    if size == 0:
+        return _rejected(batch, "EMPTY_FILE")
+    if size > settings().max_import_bytes:
+        return _rejected(batch, "FILE_TOO_LARGE")
+    try:
+        header = csvfile.header_of(files.lines_from(batch.upload_key, 0))
+    except csvfile.Unreadable as unreadable:
+        return _rejected(batch, unreadable.reason)
+    missing = csvfile.missing_columns(batch.kind.value, list(header.columns))
     if missing:
         return _rejected(batch, "MISSING_COLUMNS: " + ", ".join(missing))
     return replace(
         batch,
         status=ImportStatus.RUNNING,
-        columns=tuple(columns),
-        delimiter=delimiter,
-        offset=_offset_after(batch, header),
+        columns=header.columns,
+        delimiter=header.delimiter,
+        offset=header.end,
     )
 
 
-def _read_through(batch: Import) -> tuple[str | None, bytes | None]:
-    """Why the file cannot be read as text, if it cannot; else its header record."""
-    size = files.size_of(batch.upload_key)
-    if size == 0:
-        return "EMPTY_FILE", None
-    if size > settings().max_import_bytes:
-        return "FILE_TOO_LARGE", None
-    header: bytes | None = None
-    for record in csvfile.records(files.lines_from(batch.upload_key, 0)):
-        if b"\x00" in record:
-            return "NOT_TEXT", None
-        try:
-            text = record.decode("utf-8")
-        except UnicodeDecodeError:
-            return "NOT_UTF8", None
-        if header is None and not csvfile.is_blank(text):
-            header = record
-    return None, header
-
-
-def _offset_after(batch: Import, header: bytes) -> int:
-    """Where the rows start: after any blank lines and the header."""
-    consumed = 0
-    for record in csvfile.records(files.lines_from(batch.upload_key, 0)):
-        consumed += len(record)
-        if record == header:
-            return consumed
-    return consumed
-
-
 def _next_chunk(batch: Import) -> Import:
-    rows, consumed = [], 0
-    for record in csvfile.records(files.lines_from(batch.upload_key, batch.offset)):
-        consumed += len(record)
-        text = record.decode("utf-8")
-        if not csvfile.is_blank(text):
-            rows.append(csvfile.cells_of(text, batch.delimiter))
+    rows: list[csvfile.Record] = []
+    consumed = 0
+    lines = files.lines_from(batch.upload_key, batch.offset)
+    for record in csvfile.records(lines, batch.delimiter, len(batch.columns)):
+        consumed += record.size
+        if not record.blank:
+            rows.append(record)
             if len(rows) == CHUNK_ROWS:
                 break
     outcomes = _outcomes(batch, rows, first_row=batch.rows + 1)
     counts = Counter(batch.counts) + Counter(outcome for outcome, _ in outcomes)
     lists = set(batch.lists)
     width = len(batch.columns)
-    lines = []
-    for cells, (outcome, code) in zip(rows, outcomes, strict=True):
+    report = []
+    for row, (outcome, code) in zip(rows, outcomes, strict=True):
         if batch.kind is ImportKind.EXCLUSION and outcome == IMPORTED:
-            lists.add(dict(zip(batch.columns, cells, strict=True))["list"].strip().upper())
+            lists.add(dict(zip(batch.columns, row.cells, strict=True))["list"].strip().upper())
         # The report stays rectangular: a row with too many or too few cells is cut or padded.
-        shown = (cells + [""] * width)[:width]
+        shown = (row.cells + [""] * width)[:width]
         if outcome == WRONG_PROVINCE:
             shown = _withheld(batch.columns, shown)
-        lines.append(csvfile.csv_line([*shown, outcome, code]))
+        report.append(csvfile.csv_line([*shown, outcome, code]))
     if rows:
-        files.put(batch.part_key(batch.parts + 1), "".join(lines).encode())
+        files.put(batch.part_key(batch.parts + 1), "".join(report).encode())
     advanced = replace(
         batch,
         offset=batch.offset + consumed,
@@ -231,12 +205,12 @@ def _withheld(columns: tuple[str, ...], cells: list[str]) -> list[str]:
     return [mask(cell.strip()) if name == "nik" else "" for name, cell in zip(columns, cells, strict=True)]
 
 
-def _outcomes(batch: Import, rows: list[list[str]], first_row: int) -> list[tuple[str, str]]:
+def _outcomes(batch: Import, rows: list[csvfile.Record], first_row: int) -> list[tuple[str, str]]:
     if batch.kind is ImportKind.REGISTRATIONS:
         return _register(batch, rows, first_row)
     if batch.kind is ImportKind.EXCLUSION:
         return _exclude(batch, rows)
-    return [_outcome(batch, cells) for cells in rows]
+    return [_outcome(batch, row) for row in rows]
 
 
 def _finished(batch: Import) -> Import:
@@ -251,19 +225,21 @@ def _finished(batch: Import) -> Import:
     return replace(batch, status=ImportStatus.DONE)
 
 
-def _row_of(batch: Import, cells: list[str]) -> dict[str, str] | tuple[str, str]:
+def _row_of(batch: Import, record: csvfile.Record) -> dict[str, str] | tuple[str, str]:
     """The row by column name, or the outcome of a row that cannot be read as one."""
-    if len(cells) != len(batch.columns):
+    if record.error is not None:
+        return INVALID, record.error
+    if len(record.cells) != len(batch.columns):
         return INVALID, "CELL_COUNT"
-    row = dict(zip(batch.columns, cells, strict=True))
+    row = dict(zip(batch.columns, record.cells, strict=True))
     if csvfile.scientific(row["nik"]):
         return INVALID, "NIK_SCIENTIFIC_NOTATION"
     return row
 
 
-def _with_nik(batch: Import, cells: list[str]) -> dict[str, str] | tuple[str, str]:
+def _with_nik(batch: Import, record: csvfile.Record) -> dict[str, str] | tuple[str, str]:
     """A cohort or exclusion row by column name, or the outcome of one without a readable NIK."""
-    row = _row_of(batch, cells)
+    row = _row_of(batch, record)
     if isinstance(row, tuple):
         return row
     if not rules.sixteen_digits(row["nik"]):
@@ -271,9 +247,9 @@ def _with_nik(batch: Import, cells: list[str]) -> dict[str, str] | tuple[str, st
     return row
 
 
-def _outcome(batch: Import, cells: list[str]) -> tuple[str, str]:
+def _outcome(batch: Import, record: csvfile.Record) -> tuple[str, str]:
     """A cohort row's outcome."""
-    row = _with_nik(batch, cells)
+    row = _with_nik(batch, record)
     if isinstance(row, tuple):
         return row
     return _tag(batch, row["nik"], row["cohort"].strip().upper())
@@ -305,12 +281,12 @@ def _tag(batch: Import, nik: str, cohort: str) -> tuple[str, str]:
     return IMPORTED, ""
 
 
-def _exclude(batch: Import, rows: list[list[str]]) -> list[tuple[str, str]]:
+def _exclude(batch: Import, rows: list[csvfile.Record]) -> list[tuple[str, str]]:
     """Exclusion lists are national: any province's NIK, registered or not yet. A list the upload
     had not carried before this chunk starts counting it before its first person is written."""
     outcomes, listed = [], []
-    for cells in rows:
-        row = _with_nik(batch, cells)
+    for record in rows:
+        row = _with_nik(batch, record)
         if isinstance(row, tuple):
             outcomes.append(row)
             continue
@@ -337,7 +313,7 @@ _CODES = {
 }
 
 
-def _register(batch: Import, rows: list[list[str]], first_row: int) -> list[tuple[str, str]]:
+def _register(batch: Import, rows: list[csvfile.Record], first_row: int) -> list[tuple[str, str]]:
     """A chunk's rows through the same rules and uniqueness as an online registration, batched.
 
     A row's account is the import and its row number: run again after a crash, the row meets its
@@ -346,8 +322,8 @@ def _register(batch: Import, rows: list[list[str]], first_row: int) -> list[tupl
     """
     outcomes: list[tuple[str, str] | None] = []
     requests: list[tuple[OfficeRegistration, str]] = []
-    for number, cells in enumerate(rows, start=first_row):
-        checked = _office_registration(batch, cells)
+    for number, record in enumerate(rows, start=first_row):
+        checked = _office_registration(batch, record)
         if isinstance(checked, tuple):
             outcomes.append(checked)
         else:
@@ -356,7 +332,7 @@ def _register(batch: Import, rows: list[list[str]], first_row: int) -> list[tupl
     registered = iter(service.register_many(requests, channel="OFFICE"))
     accounts = iter(account for _, account in requests)
     settled = []
-    for cells, outcome in zip(rows, outcomes, strict=True):
+    for record, outcome in zip(rows, outcomes, strict=True):
         if outcome is not None:
             settled.append(outcome)
             continue
@@ -364,13 +340,14 @@ def _register(batch: Import, rows: list[list[str]], first_row: int) -> list[tupl
         if isinstance(result, DomainError):
             settled.append((_CODES.get(result.code, INVALID), result.code))
         else:
-            settled.append(_applied(account, dict(zip(batch.columns, cells, strict=True)).get("wave_id")))
+            row = dict(zip(batch.columns, record.cells, strict=True))
+            settled.append(_applied(account, row.get("wave_id")))
     return settled
 
 
-def _office_registration(batch: Import, cells: list[str]) -> OfficeRegistration | tuple[str, str]:
+def _office_registration(batch: Import, record: csvfile.Record) -> OfficeRegistration | tuple[str, str]:
     """The row as a registration request, or the outcome that stops it here."""
-    row = _row_of(batch, cells)
+    row = _row_of(batch, record)
     if isinstance(row, tuple):
         return row
     nik = row["nik"]

@@ -117,6 +117,95 @@ def test_rows_of_another_province_and_bad_cells_get_their_outcome(client: Client
     }
 
 
+def someone(index: int) -> str:
+    """A registrations row of a distinct, valid province-31 person (NIK, KK and phone of their own)."""
+    return (
+        f"31712{index % 9}{1 + index % 28:02d}0190{index + 1:04d},31712301010{index:05d},Orang Ke,"
+        f"1990-01-{1 + index % 28:02d},M,0813{index:08d},,3171,SMA,UNEMPLOYED"
+    )
+
+
+def outcomes_of(import_id: str) -> list[tuple[str, str]]:
+    return [(row["outcome"], row["error_code"]) for row in report(import_id)]
+
+
+def test_a_quote_inside_a_cell_is_a_character_of_that_cell(client: Client, auth: TokenFactory) -> None:
+    """As a spreadsheet reads it: only a quote that starts a cell opens a quoted cell."""
+    stray = ROW.replace("Siti Rahayu", 'Siti "Ayu')
+    content = f'{HEADER},catatan\n{stray},\n{BUDI},"layar 5"" rusak"\n{someone(2)},layar 5" rusak\n'
+    import_id = upload(client, auth, content.encode())
+    notify(client, import_id)
+    assert status(client, auth, import_id)["status"] == "DONE"
+    assert [(row["full_name"], row["catatan"], row["outcome"]) for row in report(import_id)] == [
+        ('Siti "Ayu', "", "INVALID"),
+        ("Budi Santoso", 'layar 5" rusak', "IMPORTED"),
+        ("Orang Ke", 'layar 5" rusak', "IMPORTED"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "unclosed",
+    [
+        someone(1).replace("Orang Ke", '"Orang Ke'),
+        # The last cell swallows the rest of the file and still leaves the row its number of cells.
+        someone(1).replace("UNEMPLOYED", '"UNEMPLOYED'),
+        # Closed again by a stray quote further down: the row it ends in has more cells than any.
+        someone(1).replace("Orang Ke", '"Orang Ke') + "\n" + someone(4).replace("Orang Ke", 'Orang 5" Ke'),
+    ],
+    ids=["in-a-name", "in-the-last-cell", "closed-rows-later"],
+)
+def test_a_quote_that_never_closes_costs_only_its_own_row(
+    client: Client, auth: TokenFactory, unclosed: str
+) -> None:
+    lines = [someone(0), unclosed, someone(2), "", someone(3)]
+    import_id = upload(client, auth, (HEADER + "\n" + "\n".join(lines) + "\n").encode())
+    notify(client, import_id)
+    state = status(client, auth, import_id)
+    assert state["status"] == "DONE"
+    outcomes = outcomes_of(import_id)
+    assert outcomes[:2] == [("IMPORTED", ""), ("INVALID", "UNCLOSED_QUOTE")]
+    assert outcomes[-2:] == [("IMPORTED", ""), ("IMPORTED", "")]
+    assert len(outcomes) == len(lines) - 1 + unclosed.count("\n")
+
+
+@pytest.mark.parametrize(
+    ("header", "rejected"),
+    [
+        (f'{HEADER},catatan "x', None),
+        (HEADER.replace("full_name", 'full"name'), "MISSING_COLUMNS: full_name"),
+        (HEADER.replace("full_name", '"full_name'), "UNCLOSED_QUOTE_IN_HEADER"),
+        (f'{HEADER},"catatan', "UNCLOSED_QUOTE_IN_HEADER"),
+    ],
+    ids=["inside-an-extra-column", "inside-a-required-column", "opening-a-column", "opening-the-last"],
+)
+def test_a_quote_in_the_header_imports_or_rejects_the_file_never_leaves_it_pending(
+    client: Client, auth: TokenFactory, header: str, rejected: str | None
+) -> None:
+    import_id = upload(client, auth, f"{header}\n{ROW},\n{BUDI},\n".encode())
+    notify(client, import_id)
+    state = status(client, auth, import_id)
+    if rejected is None:
+        assert (state["status"], state["counts"]) == ("DONE", {"IMPORTED": 2})
+    else:
+        assert (state["status"], state["reason"]) == ("REJECTED", rejected)
+        assert register(client, auth, SITI, "acc-siti").status_code == 201
+
+
+def test_a_quoted_cell_may_span_lines_and_hold_the_separator(client: Client, auth: TokenFactory) -> None:
+    lines = [
+        f"{HEADER};catatan".replace(",", ";"),
+        ROW.replace(",", ";") + ';"baris satu; dua\r\nbaris ""tiga"""',
+        BUDI.replace(",", ";") + ";",
+    ]
+    import_id = upload(client, auth, b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    notify(client, import_id)
+    rows = report(import_id)
+    assert [(row["catatan"], row["outcome"]) for row in rows] == [
+        ('baris satu; dua\r\nbaris "tiga"', "IMPORTED"),
+        ("", "IMPORTED"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
@@ -172,6 +261,39 @@ def test_a_long_file_goes_in_chunks_and_a_killed_run_resumes(
     assert len(report(import_id)) == 7
     leftovers = boto3.client("s3").list_objects_v2(Bucket=settings().upload_bucket, Prefix="parts/")
     assert leftovers.get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("kill_at", [1, 2, 3])
+def test_a_killed_run_over_stray_quotes_resumes_losing_and_repeating_nothing(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, kill_at: int
+) -> None:
+    from chalicelib.registration import imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    lines = [f"{someone(index)}," for index in range(7)]
+    lines[1] = lines[1].replace("Orang Ke", '"Orang Ke')
+    lines[3] = f'{someone(3)},layar 5" rusak'
+    import_id = upload(client, auth, (f"{HEADER},catatan\n" + "\n".join(lines) + "\n").encode())
+    original = imports._next_chunk
+    calls = {"count": 0}
+
+    def dies_once(batch: Any) -> Any:
+        calls["count"] += 1
+        result = original(batch)
+        if calls["count"] == kill_at:
+            raise KeyboardInterrupt("killed after the chunk's work, before its checkpoint")
+        return result
+
+    monkeypatch.setattr(imports, "_next_chunk", dies_once)
+    with pytest.raises(KeyboardInterrupt):
+        notify(client, import_id)
+    monkeypatch.setattr(imports, "_next_chunk", original)
+    imports.continue_import(import_id, lambda: True)
+    state = status(client, auth, import_id)
+    assert (state["status"], state["counts"]) == ("DONE", {"IMPORTED": 6, "INVALID": 1})
+    rows = report(import_id)
+    assert [row["nik"] for row in rows] == [line.split(",")[0].strip('"') for line in lines]
+    assert [row["outcome"] for row in rows] == ["IMPORTED", "INVALID", *["IMPORTED"] * 5]
 
 
 def upload_as(client: Client, auth: TokenFactory, kind: str, content: bytes, headers: dict[str, str]) -> str:
