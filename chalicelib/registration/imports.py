@@ -175,16 +175,11 @@ def _next_chunk(batch: Import) -> Import:
     outcomes = _outcomes(batch, rows, first_row=batch.rows + 1)
     counts = Counter(batch.counts) + Counter(outcome for outcome, _ in outcomes)
     lists = set(batch.lists)
-    width = len(batch.columns)
     report = []
     for row, (outcome, code) in zip(rows, outcomes, strict=True):
         if batch.kind is ImportKind.EXCLUSION and outcome == IMPORTED:
             lists.add(dict(zip(batch.columns, row.cells, strict=True))["list"].strip().upper())
-        # The report stays rectangular: a row with too many or too few cells is cut or padded.
-        shown = (row.cells + [""] * width)[:width]
-        if outcome == WRONG_PROVINCE:
-            shown = _withheld(batch.columns, shown)
-        report.append(csvfile.csv_line([*shown, outcome, code]))
+        report.append(csvfile.csv_line([*_shown(batch, row.cells), outcome, code]))
     if rows:
         files.put(batch.part_key(batch.parts + 1), "".join(report).encode())
     advanced = replace(
@@ -198,11 +193,34 @@ def _next_chunk(batch: Import) -> Import:
     return advanced if len(rows) == CHUNK_ROWS else _finished(advanced)
 
 
+def _shown(batch: Import, cells: list[str]) -> list[str]:
+    """A row as the report shows it: rectangular (a row with too many or too few cells is cut or
+    padded), and whole only when its NIK is one of the import's province. The province's office
+    reads the report, also of an admin's upload for it, and a row about someone of another
+    province may fail before its province is checked (one cell too many, a mistyped NIK), whatever
+    its outcome. National uploads are an admin's only, and not about one province."""
+    width = len(batch.columns)
+    shown = (cells + [""] * width)[:width]
+    if batch.province == NATIONAL_UPLOADS:
+        return shown
+    niks = [cell.strip() for name, cell in zip(batch.columns, shown, strict=True) if name == "nik"]
+    if all(rules.sixteen_digits(nik) and nik[:2] == batch.province for nik in niks):
+        return shown
+    return _withheld(batch.columns, shown)
+
+
 def _withheld(columns: tuple[str, ...], cells: list[str]) -> list[str]:
-    """A row about someone of another province, as its report shows it: that province's office
-    may be the one that reads the report (an admin's upload for it), so only the NIK's last four
-    digits stay, enough for the uploader to find the row."""
-    return [mask(cell.strip()) if name == "nik" else "" for name, cell in zip(columns, cells, strict=True)]
+    """A row that may be about someone of another province: only the NIK's last four digits stay,
+    enough for the uploader to find the row; a NIK cell that is not digits may hold anything (a
+    name in the wrong column), so it shows nothing."""
+    return [
+        mask(cell.strip()) if name == "nik" and _digits(cell.strip()) else ""
+        for name, cell in zip(columns, cells, strict=True)
+    ]
+
+
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
 
 
 def _outcomes(batch: Import, rows: list[csvfile.Record], first_row: int) -> list[tuple[str, str]]:

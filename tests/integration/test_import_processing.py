@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from chalice.test import Client
 
 from chalicelib.settings import settings
@@ -99,7 +100,8 @@ def test_the_same_file_uploaded_again_is_all_duplicates(client: Client, auth: To
 
 def test_rows_of_another_province_and_bad_cells_get_their_outcome(client: Client, auth: TokenFactory) -> None:
     other = ROW.replace("3171234501900001", "3271234501900001")
-    content = f"{HEADER}\n{other}\n{ROW},extra\n=cmd|' /C calc'!A0,1\n".encode()
+    formula = BUDI.replace("Budi Santoso", "=cmd|' /C calc'!A0")
+    content = f"{HEADER}\n{other}\n{ROW},extra\n{formula},1\n".encode()
     import_id = upload(client, auth, content)
     notify(client, import_id)
     rows = report(import_id)
@@ -108,13 +110,61 @@ def test_rows_of_another_province_and_bad_cells_get_their_outcome(client: Client
         ("INVALID", "CELL_COUNT"),
         ("INVALID", "CELL_COUNT"),
     ]
-    assert rows[2]["nik"].startswith("'=")
+    assert rows[2]["full_name"].startswith("'=")
     # The office of province 31 may read this report: a province-32 person shows nothing but this.
     assert {name: value for name, value in rows[0].items() if value} == {
         "nik": "************0001",
         "outcome": "WRONG_PROVINCE",
         "error_code": "WRONG_PROVINCE",
     }
+
+
+def test_an_office_reads_no_one_of_another_province_in_an_admins_report_however_a_row_failed(
+    client: Client, auth: TokenFactory
+) -> None:
+    """A row is shown in full only when its NIK is one of the import's province: a row about
+    someone else that fails before its province is checked must not show them either."""
+    dewi = (
+        ROW.replace("3171234501900001", "3271234501900003")
+        .replace("3171230101090001", "3271230101090003")
+        .replace("Siti Rahayu", "Dewi Lestari")
+        .replace("081234567890", "081311112222")
+        .replace("siti@example.id", "dewi@example.id")
+    )
+    lines = [
+        ROW,
+        f"{dewi},one cell too many",
+        dewi.replace("3271234501900003", "327123450190003"),
+        dewi.replace("3271234501900003", "3.27123E+15"),
+    ]
+    answer = client.http.post(
+        "/v1/imports",
+        headers=auth("admin"),
+        body=body({"kind": "registrations", "filename": "x.csv", "province": "31"}),
+    ).json_body
+    key = f"imports/31/{answer['import_id']}.csv"
+    content = (HEADER + "\n" + "\n".join(lines) + "\n").encode()
+    boto3.client("s3").put_object(Bucket=settings().upload_bucket, Key=key, Body=content)
+    notify(client, answer["import_id"])
+    office = auth("office", province="31")
+    link = client.http.get(f"/v1/imports/{answer['import_id']}", headers=office).json_body["report_url"]
+    text = requests.get(link, timeout=10).content.decode()
+    for personal in (
+        "Dewi",
+        "3271234501900003",
+        "327123450190003",
+        "3271230101090003",
+        "1311112222",
+        "dewi@",
+    ):
+        assert personal not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert (rows[0]["full_name"], rows[0]["outcome"]) == ("Siti Rahayu", "IMPORTED")
+    assert [{name: value for name, value in row.items() if value} for row in rows[1:]] == [
+        {"nik": "************0003", "outcome": "INVALID", "error_code": "CELL_COUNT"},
+        {"nik": "***********0003", "outcome": "INVALID", "error_code": "INVALID_NIK"},
+        {"outcome": "INVALID", "error_code": "NIK_SCIENTIFIC_NOTATION"},
+    ]
 
 
 def someone(index: int) -> str:
