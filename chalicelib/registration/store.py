@@ -228,7 +228,9 @@ def _profile(participant: Participant) -> dict[str, Any]:
     )
     if participant.verification is Verification.PENDING:
         values["gsi2pk"] = verification_shard_key(participant.participant_id)
-        values["gsi2sk"] = f"{participant.registered_at.isoformat()}#{participant.participant_id}"
+        # In UTC, so that the index's string order is the order in time whatever the clock's zone.
+        registered = participant.registered_at.astimezone(UTC).isoformat()
+        values["gsi2sk"] = f"{registered}#{participant.participant_id}"
     return values
 
 

@@ -266,6 +266,22 @@ def test_the_oldest_pending_checks_go_first_whatever_their_shard(
     assert sent == first
 
 
+def test_the_order_is_by_the_moment_whatever_the_clocks_timezone(
+    client: Client, auth: TokenFactory, configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local stack's clock can be set in WIB; 10:00 WIB is 03:00 UTC, before 05:00 UTC."""
+    from chalicelib.registration import verification
+
+    later = register_at(client, auth, "2021-06-01T05:00:00+00:00", 0, account_in_shard(0, "a"))
+    earlier = register_at(client, auth, "2021-06-01T10:00:00+07:00", 1, account_in_shard(1, "b"))
+    configure(REGISTRY_RATE_PER_SECOND="1")
+    monkeypatch.setattr(verification, "RUN_SECONDS", 1)
+    sent = dispatched_by(monkeypatch)
+    verification.dispatch()
+    assert sent == [earlier]
+    assert later not in sent
+
+
 def test_a_check_due_again_waits_behind_older_ones_never_sent(
     client: Client, auth: TokenFactory, configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
