@@ -39,16 +39,23 @@ def download_link(key: str) -> str:
     )
 
 
-def size_of(key: str) -> int:
-    return int(_client().head_object(Bucket=settings().upload_bucket, Key=key)["ContentLength"])
+def size_and_version(key: str) -> tuple[int, str | None]:
+    """The object's size and its version (None where the bucket keeps no versions)."""
+    head = _client().head_object(Bucket=settings().upload_bucket, Key=key)
+    version = head.get("VersionId")
+    return int(head["ContentLength"]), None if version in (None, "null") else str(version)
 
 
-def lines_from(key: str, offset: int) -> Iterator[bytes]:
-    """The object's lines from byte `offset` on, each with its line end, streamed (never read whole)."""
+def lines_from(key: str, offset: int, version: str | None = None) -> Iterator[bytes]:
+    """The object's lines from byte `offset` on, each with its line end, streamed (never read whole);
+    of that `version` of it, if given, whatever was uploaded over it since."""
     from botocore.exceptions import ClientError
 
+    request = {"Bucket": settings().upload_bucket, "Key": key, "Range": f"bytes={offset}-"}
+    if version is not None:
+        request["VersionId"] = version
     try:
-        answer = _client().get_object(Bucket=settings().upload_bucket, Key=key, Range=f"bytes={offset}-")
+        answer = _client().get_object(**request)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "InvalidRange":
             return iter(())  # the offset is the end of the object: nothing is left

@@ -55,9 +55,14 @@ def aws() -> Iterator[None]:
 
         create_tables(boto3.client("dynamodb"))
         create_queues(boto3.client("sqs"))
-        boto3.client("s3").create_bucket(
+        s3 = boto3.client("s3")
+        s3.create_bucket(
             Bucket=os.environ["UPLOAD_BUCKET"],
             CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_REGION"]},
+        )
+        # As `infra/resources.json` has it: an import reads the version of the upload it inspected.
+        s3.put_bucket_versioning(
+            Bucket=os.environ["UPLOAD_BUCKET"], VersioningConfiguration={"Status": "Enabled"}
         )
         yield
     undo()

@@ -141,13 +141,13 @@ def _rejected(batch: Import, reason: str) -> Import:
 def _inspected(batch: Import) -> Import:
     """The whole file is read once before anything is imported: a file that is not a readable CSV
     of this kind is rejected as a whole, with nothing changed."""
-    size = files.size_of(batch.upload_key)
+    size, upload_version = files.size_and_version(batch.upload_key)
     if size == 0:
         return _rejected(batch, "EMPTY_FILE")
     if size > settings().max_import_bytes:
         return _rejected(batch, "FILE_TOO_LARGE")
     try:
-        header = csvfile.header_of(files.lines_from(batch.upload_key, 0))
+        header = csvfile.header_of(files.lines_from(batch.upload_key, 0, upload_version))
     except csvfile.Unreadable as unreadable:
         return _rejected(batch, unreadable.reason)
     missing = csvfile.missing_columns(batch.kind.value, list(header.columns))
@@ -159,13 +159,14 @@ def _inspected(batch: Import) -> Import:
         columns=header.columns,
         delimiter=header.delimiter,
         offset=header.end,
+        upload_version=upload_version,
     )
 
 
 def _next_chunk(batch: Import) -> Import:
     rows: list[csvfile.Record] = []
     consumed = 0
-    lines = files.lines_from(batch.upload_key, batch.offset)
+    lines = files.lines_from(batch.upload_key, batch.offset, batch.upload_version)
     for record in csvfile.records(lines, batch.delimiter, len(batch.columns)):
         consumed += record.size
         if not record.blank:

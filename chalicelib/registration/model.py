@@ -146,6 +146,9 @@ class Import:
     parts: int = 0
     lists: tuple[str, ...] = ()
     version: int = 0
+    # The upload's S3 version the import inspected: every chunk reads that one, so a file uploaded
+    # over it while the import runs (the upload link stays valid) cannot change the rows under it.
+    upload_version: str | None = None
 
     @property
     def upload_key(self) -> str:

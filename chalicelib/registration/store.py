@@ -1009,6 +1009,7 @@ class _ImportRecord(JobItem):
     parts = NumberAttribute(default=0)
     lists = JSONAttribute(default=list)
     version = NumberAttribute(default=0)
+    upload_version = UnicodeAttribute(null=True)
 
 
 def add_import(batch: Import) -> None:
@@ -1040,6 +1041,7 @@ def save_import(batch: Import) -> Import:
         parts=batch.parts,
         lists=list(batch.lists),
         version=saved.version,
+        upload_version=batch.upload_version,
     )
     first = batch.version == 0
     try:
@@ -1077,6 +1079,7 @@ def import_batch(import_id: str) -> Import | None:
         parts=int(record.parts),
         lists=tuple(record.lists),
         version=int(record.version),
+        upload_version=record.upload_version,
     )
 
 

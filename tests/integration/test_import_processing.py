@@ -313,6 +313,33 @@ def test_a_long_file_goes_in_chunks_and_a_killed_run_resumes(
     assert leftovers.get("KeyCount", 0) == 0
 
 
+def test_a_file_uploaded_over_a_running_import_changes_none_of_its_rows(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload link stays valid while the import runs: every chunk reads the upload it inspected."""
+    from chalicelib.registration import imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
+    import_id = upload(client, auth, (HEADER + "\n" + ROW + "\n" + BUDI + "\n").encode())
+    original = imports._next_chunk
+
+    def killed_after_the_first_chunk(batch: Any) -> Any:
+        monkeypatch.setattr(imports, "_next_chunk", original)
+        original(batch)
+        raise KeyboardInterrupt("killed after the first chunk")
+
+    monkeypatch.setattr(imports, "_next_chunk", killed_after_the_first_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        notify(client, import_id)
+    other = "3171234501900009,3171230101090009,Orang Lain,1990-01-05,F,081234567899,,3171,SMA,UNEMPLOYED"
+    key = f"imports/31/{import_id}.csv"
+    overwritten = (HEADER + "\n" + other + "\n" + other.replace("Lain", "Lagi") + "\n").encode()
+    boto3.client("s3").put_object(Bucket=settings().upload_bucket, Key=key, Body=overwritten)
+    imports.continue_import(import_id, lambda: True)
+    assert [row["full_name"] for row in report(import_id)] == ["Siti Rahayu", "Budi Santoso"]
+    assert status(client, auth, import_id)["counts"] == {"IMPORTED": 2}
+
+
 @pytest.mark.parametrize("kill_at", [1, 2, 3])
 def test_a_killed_run_over_stray_quotes_resumes_losing_and_repeating_nothing(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, kill_at: int
