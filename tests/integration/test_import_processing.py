@@ -65,6 +65,29 @@ def report(import_id: str, province: str = "31") -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data["Body"].read().decode())))
 
 
+def notify_killed_after_chunk(
+    client: Client, import_id: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliver the upload's notification; the run is killed after the `chunk`-th chunk's work,
+    before its checkpoint."""
+    from chalicelib.registration import imports
+
+    original = imports._next_chunk
+    calls = {"count": 0}
+
+    def dies(batch: Any) -> Any:
+        calls["count"] += 1
+        result = original(batch)
+        if calls["count"] == chunk:
+            raise KeyboardInterrupt("killed after the chunk's work, before its checkpoint")
+        return result
+
+    monkeypatch.setattr(imports, "_next_chunk", dies)
+    with pytest.raises(KeyboardInterrupt):
+        notify(client, import_id)
+    monkeypatch.setattr(imports, "_next_chunk", original)
+
+
 def test_an_excel_export_imports_its_rows_and_reports_each(client: Client, auth: TokenFactory) -> None:
     lines = [HEADER, ROW, BUDI, "", ROW, "3.17123E+15,1,x,1990-01-01,M,0812,a@b.id,3171,SMA,EMPLOYED"]
     content = b"\xef\xbb\xbf" + "\r\n".join(line.replace(",", ";") for line in lines).encode() + b"\r\n"
@@ -291,20 +314,7 @@ def test_a_long_file_goes_in_chunks_and_a_killed_run_resumes(
         for index in range(7)
     ]
     import_id = upload(client, auth, (HEADER + "\n" + "\n".join(people) + "\n").encode())
-    original = imports._next_chunk
-    calls = {"count": 0}
-
-    def dies_on_the_third_chunk(batch: Any) -> Any:
-        calls["count"] += 1
-        result = original(batch)
-        if calls["count"] == kill_at:
-            raise KeyboardInterrupt("killed after the chunk's work, before its checkpoint")
-        return result
-
-    monkeypatch.setattr(imports, "_next_chunk", dies_on_the_third_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        notify(client, import_id)
-    monkeypatch.setattr(imports, "_next_chunk", original)
+    notify_killed_after_chunk(client, import_id, kill_at, monkeypatch)
     imports.continue_import(import_id, lambda: True)
     state = status(client, auth, import_id)
     assert (state["status"], state["counts"]) == ("DONE", {"IMPORTED": 7})
@@ -321,16 +331,7 @@ def test_a_file_uploaded_over_a_running_import_changes_none_of_its_rows(
 
     monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
     import_id = upload(client, auth, (HEADER + "\n" + ROW + "\n" + BUDI + "\n").encode())
-    original = imports._next_chunk
-
-    def killed_after_the_first_chunk(batch: Any) -> Any:
-        monkeypatch.setattr(imports, "_next_chunk", original)
-        original(batch)
-        raise KeyboardInterrupt("killed after the first chunk")
-
-    monkeypatch.setattr(imports, "_next_chunk", killed_after_the_first_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        notify(client, import_id)
+    notify_killed_after_chunk(client, import_id, 1, monkeypatch)
     other = "3171234501900009,3171230101090009,Orang Lain,1990-01-05,F,081234567899,,3171,SMA,UNEMPLOYED"
     key = f"imports/31/{import_id}.csv"
     overwritten = (HEADER + "\n" + other + "\n" + other.replace("Lain", "Lagi") + "\n").encode()
@@ -351,20 +352,7 @@ def test_a_killed_run_over_stray_quotes_resumes_losing_and_repeating_nothing(
     lines[1] = lines[1].replace("Orang Ke", '"Orang Ke')
     lines[3] = f'{someone(3)},layar 5" rusak'
     import_id = upload(client, auth, (f"{HEADER},catatan\n" + "\n".join(lines) + "\n").encode())
-    original = imports._next_chunk
-    calls = {"count": 0}
-
-    def dies_once(batch: Any) -> Any:
-        calls["count"] += 1
-        result = original(batch)
-        if calls["count"] == kill_at:
-            raise KeyboardInterrupt("killed after the chunk's work, before its checkpoint")
-        return result
-
-    monkeypatch.setattr(imports, "_next_chunk", dies_once)
-    with pytest.raises(KeyboardInterrupt):
-        notify(client, import_id)
-    monkeypatch.setattr(imports, "_next_chunk", original)
+    notify_killed_after_chunk(client, import_id, kill_at, monkeypatch)
     imports.continue_import(import_id, lambda: True)
     state = status(client, auth, import_id)
     assert (state["status"], state["counts"]) == ("DONE", {"IMPORTED": 6, "INVALID": 1})
