@@ -62,14 +62,12 @@ def participant_view(participant: Participant) -> dict[str, object]:
         "cohorts": list(participant.cohorts),
         "wave_id": participant.wave_id,
         "registered_at": participant.registered_at.isoformat(),
+        # The record has one shape whatever the stage: null until selection gives a value.
+        "selected_wave": participant.selected_wave,
+        "balance": participant.balance,
+        "purchase_deadline": _local(participant.purchase_deadline),
+        "balance_expires_at": _local(participant.balance_expires_at),
     }
-    if participant.selected_wave is not None:
-        view |= {
-            "selected_wave": participant.selected_wave,
-            "balance": participant.balance,
-            "purchase_deadline": _local(participant.purchase_deadline),
-            "balance_expires_at": _local(participant.balance_expires_at),
-        }
     if participant.revocation_reason:
         view["revocation_reason"] = participant.revocation_reason
     for section in participant_sections:

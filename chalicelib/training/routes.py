@@ -59,7 +59,7 @@ def purchase_view(purchase: Purchase) -> dict[str, object]:
 
 def _purchases_section(participant: Participant) -> dict[str, object]:
     if participant.selected_wave is None:
-        return {}
+        return {"purchases": []}
     return {
         "purchases": [
             purchase_view(purchase) for purchase in service.purchases_of(participant.participant_id)

@@ -60,6 +60,13 @@ def test_a_person_registers_and_sees_their_masked_record(client: Client, auth: T
     assert (me["nik"], me["kk_number"]) == ("************0001", "************0001")
     assert (me["status"], me["verification"], me["province_code"]) == ("REGISTERED", "PENDING", "31")
     assert "3171234501900001" not in str(me)
+    before_selection: dict[str, Any] = {
+        "wave_id": None,
+        "balance": None,
+        "purchase_deadline": None,
+        "purchases": [],
+    }
+    assert {name: me[name] for name in before_selection} == before_selection
 
 
 def test_a_retry_of_the_same_registration_returns_the_same_participant(
