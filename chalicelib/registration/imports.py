@@ -42,9 +42,11 @@ def _province_for(request: ImportRequest, caller: Caller) -> str:
         if request.province not in (None, caller.province):
             raise Forbidden("Anda hanya berhak atas data provinsi Anda.", code="WRONG_PROVINCE")
         return str(caller.province)
-    if request.province is None or not is_province(request.province):
+    # An admin imports for any province: the one named in the request, else the token's own.
+    province = request.province or caller.province
+    if province is None or not is_province(province):
         raise ValidationFailed(fields={"province": "admin harus menyebut kode provinsi yang sah"})
-    return request.province
+    return province
 
 
 def request_import(request: ImportRequest, caller: Caller) -> tuple[Import, str]:

@@ -90,6 +90,9 @@ def test_an_admin_names_a_known_province(client: Client, auth: TokenFactory) -> 
     }
     assert ask(client, auth("admin"), kind="registrations", province="99").status_code == 422
     assert ask(client, auth("admin"), kind="registrations", province="35").status_code == 201
+    from_token = ask(client, auth("admin", province="32"), kind="cohort")
+    assert from_token.status_code == 201
+    assert "imports/32/" in from_token.json_body["upload_url"]
 
 
 def test_participants_cannot_import_and_unknown_imports_are_404(client: Client, auth: TokenFactory) -> None:
