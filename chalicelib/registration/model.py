@@ -106,7 +106,7 @@ class Event:
     status_from: str | None
     status_to: str | None
     reason: str | None = None
-    details: dict[str, str] = field(default_factory=dict)
+    details: dict[str, str | int] = field(default_factory=dict)
 
 
 class ImportKind(StrEnum):

@@ -726,7 +726,7 @@ class DynamoSelectionStore:
         participant, deadline = decision.participant, decision.purchase_deadline
         expires = decision.balance_expires_at
         assert deadline is not None and expires is not None
-        wave_id = decision.event.details["wave_id"]
+        wave_id = str(decision.event.details["wave_id"])
         family = _FamilyRecord(pii_key("KK", participant.kk_number))
         try:
             with TransactWrite(connection=connection()) as transaction:
@@ -778,7 +778,7 @@ class DynamoSelectionStore:
 
     def record_rejection(self, decision: Decision) -> None:
         participant = decision.participant
-        wave_id = decision.event.details["wave_id"]
+        wave_id = str(decision.event.details["wave_id"])
         try:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(

@@ -148,7 +148,7 @@ def buy(account: str, course_id: str) -> tuple[Purchase, int]:
             action="COURSE_PURCHASED",
             status_from=participant.status.value,
             status_to=to.value,
-            details={"purchase_id": purchase.purchase_id, "course_id": course_id, "price": str(course.price)},
+            details={"purchase_id": purchase.purchase_id, "course_id": course_id, "price": course.price},
         )
         try:
             store.add_purchase(participant, purchase, event)
@@ -300,7 +300,7 @@ def _revoke(participant: Participant, actor: str, reason: str) -> None:
         status_from=participant.status.value,
         status_to=Status.REVOKED.value,
         reason=reason,
-        details={"returned_balance": str(participant.balance or 0)},
+        details={"returned_balance": participant.balance or 0},
     )
     store.revoke(participant, reason, event)
     # An admin's reason is free text that may name the person: the audit trail keeps it, logs do not.
@@ -338,7 +338,7 @@ def _expire_if_due(participant: Participant) -> bool:
             action="BALANCE_EXPIRED",
             status_from=participant.status.value,
             status_to=participant.status.value,
-            details={"returned_balance": str(participant.balance or 0)},
+            details={"returned_balance": participant.balance or 0},
         )
         try:
             store.expire_balance(participant, event)

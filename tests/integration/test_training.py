@@ -412,6 +412,16 @@ def test_the_database_refuses_a_first_purchase_that_lands_after_the_deadline(
     assert me(client, auth, market[1])["balance"] == 1_000_000
 
 
+def test_the_audit_trail_states_money_as_integer_rupiah(
+    client: Client, auth: TokenFactory, market: list[str]
+) -> None:
+    assert buy(client, auth, market[0], "C1").status_code == 201
+    path = f"/v1/participants/{service.participant_id_for(market[0])}"
+    trail = client.http.get(path, headers=auth("admin")).json_body["audit_trail"]
+    [purchased] = [entry for entry in trail if entry["action"] == "COURSE_PURCHASED"]
+    assert purchased["details"]["price"] == 400_000
+
+
 def test_two_first_purchases_at_once_move_the_participant_to_training_once(
     client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
