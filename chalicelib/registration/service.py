@@ -221,7 +221,8 @@ def record_for(participant_id: str, caller: Caller) -> tuple[Participant, list[E
 
 
 def participant(participant_id: str) -> Participant:
-    found = store.participant(participant_id)
+    """Read consistently, as `own_record`: callers act on it (revoke, complete) and answer with it."""
+    found = store.participant(participant_id, consistent=True)
     if found is None:
         raise NotFound("Peserta tidak ditemukan.", code="PARTICIPANT_NOT_FOUND")
     return found

@@ -158,6 +158,7 @@ class _BalanceRecord(ParticipantItem):
     status = UnicodeAttribute()
     balance = NumberAttribute(null=True)
     purchase_deadline = UTCDateTimeAttribute(null=True)
+    balance_expires_at = UTCDateTimeAttribute(null=True)
     revocation_reason = UnicodeAttribute(null=True)
     version = NumberAttribute()
 
@@ -225,7 +226,10 @@ def add_purchase(participant: Participant, purchase: Purchase, event: Event) -> 
             _BalanceRecord.purchase_deadline >= purchase.purchased_at
         )
     else:
-        condition = _BalanceRecord.status.is_in(*(stage.value for stage in SPENDING[1:]))
+        # Only within the balance's usage period, even if the sweep has not expired it yet.
+        condition = _BalanceRecord.status.is_in(*(stage.value for stage in SPENDING[1:])) & (
+            _BalanceRecord.balance_expires_at >= purchase.purchased_at
+        )
     condition &= _BalanceRecord.balance >= purchase.price
     record = _PurchaseRecord(
         _purchase_key(purchase.purchase_id),

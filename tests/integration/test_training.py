@@ -412,6 +412,45 @@ def test_the_database_refuses_a_first_purchase_that_lands_after_the_deadline(
     assert me(client, auth, market[1])["balance"] == 1_000_000
 
 
+def test_the_database_refuses_a_later_purchase_that_lands_after_the_balance_expired(
+    client: Client, auth: TokenFactory, market: list[str]
+) -> None:
+    from chalicelib.registration.model import Event
+    from chalicelib.training import store as training
+    from chalicelib.training.model import Purchase
+
+    assert buy(client, auth, market[1], "C1").status_code == 201
+    read_in_time = store.participant(service.participant_id_for(market[1]))
+    assert read_in_time is not None and read_in_time.balance_expires_at is not None
+    landed = read_in_time.balance_expires_at + timedelta(seconds=1)
+    late = Purchase(
+        purchase_id="P-LATE",
+        participant_id=read_in_time.participant_id,
+        course_id="C2",
+        platform_id="TOKOPEDIA",
+        price=400_000,
+        redemption_code="PRK-LATE",
+        purchased_at=landed,
+    )
+    event = Event(at=landed, actor=market[1], action="COURSE_PURCHASED", status_from="TRAINING",
+                  status_to="TRAINING")  # fmt: skip
+    with pytest.raises(training.PurchaseRefused):
+        training.add_purchase(read_in_time, late, event)
+    assert me(client, auth, market[1])["balance"] == 600_000
+
+
+def test_revocation_reads_the_participant_consistently(
+    client: Client, auth: TokenFactory, market: list[str], dynamodb_reads: ReadLog
+) -> None:
+    """Its answer is built from the record it just wrote, and replayed to retries for a day."""
+    participant_id = service.participant_id_for(market[0])
+    path = f"/v1/participants/{participant_id}/revocation"
+    response = client.http.post(path, headers=auth("admin"), body=body({"reason": "data palsu"}))
+    assert response.status_code == 200, response.json_body
+    gets = [read for read in reads_of(dynamodb_reads, f"P#{participant_id}") if "Key" in read]
+    assert gets and all(read.get("ConsistentRead") for read in gets)
+
+
 def test_the_audit_trail_states_money_as_integer_rupiah(
     client: Client, auth: TokenFactory, market: list[str]
 ) -> None:
