@@ -116,7 +116,8 @@ def buy() -> Response:
     request = parse(PurchaseRequest, bp.current_request.raw_body)
 
     def purchase() -> Response:
-        bought, balance = service.buy(caller.sub, request.course_id)
+        key = bp.current_request.headers.get("idempotency-key")
+        bought, balance = service.buy(caller.sub, request.course_id, request_key=key)
         return created(purchase_view(bought) | {"balance": balance})
 
     return idempotent(bp, f"purchase:{caller.sub}", purchase)

@@ -16,6 +16,7 @@ from chalicelib.registration import service as registration
 from chalicelib.registration import store as registration_store
 from chalicelib.registration.model import Event, Participant, Status
 from chalicelib.settings import programme
+from chalicelib.storage import pii_key
 from chalicelib.training import store
 from chalicelib.training.model import Course, Purchase, PurchaseStatus
 from chalicelib.training.schemas import CompletionRequest, CourseRequest, RatingRequest
@@ -123,17 +124,34 @@ def _refuse_purchase(participant: Participant, course: Course) -> None:
         raise InsufficientBalance()
 
 
-def buy(account: str, course_id: str) -> tuple[Purchase, int]:
-    """Buy the course with the account's balance; returns the purchase and the balance left."""
+def _purchase_id(participant_id: str, course_id: str, request_key: str | None) -> str:
+    """A new purchase's id: derived from the request's Idempotency-Key where there is one, so that
+    the request sent again finds the purchase it made."""
+    if request_key is None:
+        return uuid.uuid4().hex
+    return pii_key("PURCHASE", f"{participant_id}:{course_id}:{request_key}").partition("#")[2][:32]
+
+
+def buy(account: str, course_id: str, request_key: str | None = None) -> tuple[Purchase, int]:
+    """Buy the course with the account's balance; returns the purchase and the balance left.
+
+    A request sent again with its `request_key` after its purchase was written returns that
+    purchase: its first answer may have been lost after the write (a failed read, a timeout),
+    and the client was told to try again.
+    """
     course = find_course(course_id)
     if not course.active:
         raise CourseInactive()
     for _ in range(_ATTEMPTS):
         participant = registration.own_record(account)
+        purchase_id = _purchase_id(participant.participant_id, course_id, request_key)
+        made = store.purchase(purchase_id, consistent=True) if request_key is not None else None
+        if made is not None:
+            return made, participant.balance or 0
         _refuse_purchase(participant, course)
         now = clock.now()
         purchase = Purchase(
-            purchase_id=uuid.uuid4().hex,
+            purchase_id=purchase_id,
             participant_id=participant.participant_id,
             course_id=course.course_id,
             platform_id=course.platform_id,

@@ -270,9 +270,11 @@ def add_purchase(participant: Participant, purchase: Purchase, event: Event) -> 
         raise
 
 
-def purchase(purchase_id: str) -> Purchase | None:
+def purchase(purchase_id: str, consistent: bool = False) -> Purchase | None:
     try:
-        return _purchase(_PurchaseRecord.get(_purchase_key(purchase_id), "PURCHASE"))
+        return _purchase(
+            _PurchaseRecord.get(_purchase_key(purchase_id), "PURCHASE", consistent_read=consistent)
+        )
     except _PurchaseRecord.DoesNotExist:
         return None
 

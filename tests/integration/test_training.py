@@ -489,6 +489,32 @@ def test_two_first_purchases_at_once_move_the_participant_to_training_once(
     assert me(client, auth, market[0])["balance"] == 200_000
 
 
+def test_a_purchase_whose_answer_was_lost_after_its_write_is_answered_on_the_retry(
+    client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write committed, then the read for the answer failed: the client got a 500 telling it to
+    try again, and its retry with the same key gets the purchase, not ALREADY_PURCHASED."""
+    from chalicelib.registration import service as registration
+
+    own_record = registration.own_record
+    reads = {"count": 0}
+
+    def fails_after_the_write(account: str) -> Participant:
+        reads["count"] += 1
+        if reads["count"] == 2:
+            raise ConnectionError("the answer's read timed out")
+        return own_record(account)
+
+    monkeypatch.setattr(registration, "own_record", fails_after_the_write)
+    assert buy(client, auth, market[0], "C1", key="k-1").status_code == 500
+    retried = buy(client, auth, market[0], "C1", key="k-1")
+    assert retried.status_code == 201, retried.json_body
+    assert retried.json_body["balance"] == 600_000
+    assert [purchase["purchase_id"] for purchase in me(client, auth, market[0])["purchases"]] == [
+        retried.json_body["purchase_id"]
+    ]
+
+
 def test_an_idempotency_key_reused_for_another_participant_is_refused(
     client: Client, auth: TokenFactory, market: list[str]
 ) -> None:
