@@ -32,8 +32,14 @@ class DeployFailed(RuntimeError):
 
 
 def load_template(path: Path) -> Template:
+    """The template as the local stack deploys it: without the SAM-only sections, and without the
+    fragments that `chalice package --merge-template` merges into resources Chalice makes itself
+    (they have no `Type`, e.g. `RestAPI`'s gateway responses: locally, Chalice's own gateway
+    serves the API, and `devstack.gateway` answers as those responses do)."""
     template: Template = json.loads(path.read_text(encoding="utf-8"))
-    return {name: section for name, section in template.items() if name not in SAM_ONLY_SECTIONS}
+    loaded = {name: section for name, section in template.items() if name not in SAM_ONLY_SECTIONS}
+    loaded["Resources"] = {name: body for name, body in template["Resources"].items() if "Type" in body}
+    return loaded
 
 
 def deploy(cloudformation: Any, template: Template, stage: str) -> dict[str, str]:

@@ -29,7 +29,7 @@ from chalice.local import LocalDevServer, ThreadedHTTPServer, create_local_serve
 
 from chalicelib import clock
 from chalicelib.settings import Settings
-from devstack import catalogue, infra, lock
+from devstack import catalogue, gateway, infra, lock
 from devstack.activity import Activity
 from devstack.declarations import Declarations
 from devstack.events import context_factory
@@ -164,6 +164,7 @@ def _serve(
     app.register_blueprint(dev_blueprint(app, Runtime(issuer, runner, relay)))
     # socketserver's default backlog of 5 resets connections under a registration spike's load.
     ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
+    gateway.answer_missing_routes(options.project_dir / "infra" / "resources.json")
     server = create_local_server(app, config, HOST, options.api_port)
     running.callback(server.server.server_close)
     threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()

@@ -15,7 +15,7 @@ def template() -> dict[str, Any]:
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
-    return {name: body for name, body in template()["Resources"].items() if body["Type"] == kind}
+    return {name: body for name, body in template()["Resources"].items() if body.get("Type") == kind}
 
 
 def _name(value: Any, stage: str) -> str:

@@ -232,6 +232,27 @@ def test_infra_deploys_twice_and_uploads_under_imports_reach_the_imports_queue(e
     keys = [record["s3"]["object"]["key"] for body in bodies for record in body.get("Records", [])]
     assert [unquote_plus(key) for key in keys] == ["imports/31/batch 1.csv"]
     assert "Globals" not in template
+    assert "RestAPI" not in template["Resources"]
+
+
+def test_the_local_gateway_answers_a_path_no_route_has_as_the_deployed_one() -> None:
+    from chalice.local import LocalGateway
+
+    from app import app
+    from devstack import gateway
+    from devstack.stack import chalice_config
+
+    root = Path(__file__).resolve().parents[2]
+    undo = gateway.answer_missing_routes(root / "infra" / "resources.json")
+    try:
+        local = LocalGateway(app, chalice_config(root))
+        with pytest.raises(gateway.RouteNotFound) as answered:
+            local.handle_request("GET", "/v1/nothing", {"authorization": "Bearer secret-token"}, None)
+    finally:
+        undo()
+    assert answered.value.CODE == 404
+    assert json.loads(answered.value.body or b"")["error"]["code"] == "NOT_FOUND"
+    assert b"secret-token" not in (answered.value.body or b"")
 
 
 @pytest.mark.server

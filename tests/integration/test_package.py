@@ -51,6 +51,17 @@ def test_cfn_lint_accepts_the_packaged_template(packaged: dict[str, Any]) -> Non
     assert packaged["lint"].returncode == 0, packaged["lint"].stdout
 
 
+def test_the_gateway_answers_a_path_no_route_has_with_the_contracts_404(packaged: dict[str, Any]) -> None:
+    """Without it API Gateway answers 403 "Missing Authentication Token", echoing a bearer token."""
+    [(name, api)] = _of_type(packaged, "AWS::Serverless::Api").items()
+    responses = api["Properties"]["GatewayResponses"]
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert (name, missing["StatusCode"]) == ("RestAPI", "404")
+    assert json.loads(missing["ResponseTemplates"]["application/json"])["error"]["code"] == "NOT_FOUND"
+    for response in responses.values():
+        assert set(json.loads(response["ResponseTemplates"]["application/json"])) == {"error"}
+
+
 def test_no_dev_route_exists_outside_the_local_stage(packaged: dict[str, Any]) -> None:
     [api] = _of_type(packaged, "AWS::Serverless::Api").values()
     paths = api["Properties"]["DefinitionBody"]["paths"]
