@@ -152,6 +152,7 @@ def revoke(participant_id: str) -> Response:
     request = parse(RevocationRequest, bp.current_request.raw_body)
 
     def revocation() -> Response:
-        return respond(participant_view(service.revoke(participant_id, admin.sub, request.reason)))
+        key = bp.current_request.headers.get("idempotency-key")
+        return respond(participant_view(service.revoke(participant_id, admin.sub, request.reason, key)))
 
     return idempotent(bp, f"revocation:{admin.sub}", revocation)

@@ -296,11 +296,17 @@ class AlreadyRevoked(Conflict):
     message = "Kepesertaan ini sudah dicabut."
 
 
-def revoke(participant_id: str, actor: str, reason: str) -> Participant:
-    """Revoke a participant (an admin's decision, or the sweep's): see `store.revoke`."""
+def revoke(participant_id: str, actor: str, reason: str, request_key: str | None = None) -> Participant:
+    """Revoke a participant (an admin's decision, or the sweep's): see `store.revoke`.
+
+    A request sent again with its `request_key` (Idempotency-Key) after it revoked them gets the
+    record, not ALREADY_REVOKED: its first answer may have been lost after the write.
+    """
     for _ in range(_ATTEMPTS):
         participant = registration.participant(participant_id)
         if participant.status is Status.REVOKED:
+            if request_key is not None and _revoked_as_asked(participant_id, actor, reason):
+                return participant
             raise AlreadyRevoked()
         try:
             _revoke(participant, actor, reason)
@@ -308,6 +314,11 @@ def revoke(participant_id: str, actor: str, reason: str) -> Participant:
             continue
         return registration.participant(participant_id)
     raise _concurrent_update()
+
+
+def _revoked_as_asked(participant_id: str, actor: str, reason: str) -> bool:
+    revocations = [event for event in registration_store.events(participant_id) if event.action == "REVOKED"]
+    return bool(revocations) and (revocations[-1].actor, revocations[-1].reason) == (actor, reason)
 
 
 def _revoke(participant: Participant, actor: str, reason: str) -> None:

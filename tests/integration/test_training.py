@@ -430,6 +430,32 @@ def test_the_database_refuses_a_later_purchase_that_lands_after_the_balance_expi
     assert me(client, auth, market[1])["balance"] == 600_000
 
 
+def test_a_revocation_whose_answer_was_lost_after_its_write_is_answered_on_the_retry(
+    client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.registration import service as registration
+
+    participant_id = service.participant_id_for(market[0])
+    path = f"/v1/participants/{participant_id}/revocation"
+    read = registration.participant
+    reads = {"count": 0}
+
+    def fails_after_the_write(participant_id: str) -> Participant:
+        reads["count"] += 1
+        if reads["count"] == 2:
+            raise ConnectionError("the answer's read timed out")
+        return read(participant_id)
+
+    monkeypatch.setattr(registration, "participant", fails_after_the_write)
+    headers = auth("admin") | {"Idempotency-Key": "revoke-1"}
+    reason = body({"reason": "terbukti ASN"})
+    assert client.http.post(path, headers=headers, body=reason).status_code == 500
+    retried = client.http.post(path, headers=headers, body=reason)
+    assert (retried.status_code, retried.json_body["status"]) == (200, "REVOKED")
+    another = auth("admin", sub="admin-2") | {"Idempotency-Key": "revoke-2"}
+    assert error_of(client.http.post(path, headers=another, body=reason)) == (409, "ALREADY_REVOKED")
+
+
 def test_revocation_reads_the_participant_consistently(
     client: Client, auth: TokenFactory, market: list[str], dynamodb_reads: ReadLog
 ) -> None:
