@@ -76,7 +76,7 @@ def _after(cursor: str | None) -> str:
 def _matches(course: Course, platform: str | None, category: str | None, words: list[str]) -> bool:
     if not course.active:
         return False
-    if platform and course.platform_id != platform:
+    if platform and course.platform_id.casefold() != platform.casefold():
         return False
     if category and course.category != category.upper():
         return False
