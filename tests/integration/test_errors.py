@@ -41,6 +41,26 @@ def test_validation_failure_is_422_with_fields_and_no_echo(client: Client, auth:
     assert "3171234501900001" not in json.dumps(response.json_body)
 
 
+def test_each_fields_problem_is_said_in_indonesian(client: Client, auth: TokenFactory) -> None:
+    sent = {"wave_id": "w 1", "quota": -1, "unexpected": 1, "opens_at": "kemarin"}
+    wave = client.http.post("/v1/waves", headers=auth("admin"), body=body(sent))
+    assert wave.json_body["error"]["fields"] == {
+        "wave_id": "formatnya tidak sah",
+        "quota": "harus lebih dari 0",
+        "opens_at": "waktu tidak sah (ISO 8601 dengan zona waktu)",
+        "closes_at": "wajib diisi",
+        "unexpected": "tidak dikenal",
+    }
+    person = {"gender": "X", "email": "tanpa-domain", "phone": "12345"}
+    answered = client.http.post("/v1/registrations", headers=auth("participant"), body=body(person))
+    fields = answered.json_body["error"]["fields"]
+    assert (fields["gender"], fields["email"], fields["phone"]) == (
+        "harus salah satu dari 'M' atau 'F'",
+        "bukan alamat e-mail yang sah",
+        "bukan nomor ponsel Indonesia",
+    )
+
+
 @pytest.fixture
 def broken_client() -> Client:
     bp = Blueprint(__name__)
