@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from chalice.test import Client
@@ -411,6 +411,21 @@ def refused_when_written_at(participant: Participant, course_id: str, landed: da
     return False
 
 
+def second_read_fails(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> None:
+    """`module.name`'s second call times out: the read that builds a request's answer, after its
+    write committed."""
+    read = getattr(module, name)
+    reads = {"count": 0}
+
+    def fails_after_the_write(key: str) -> Participant:
+        reads["count"] += 1
+        if reads["count"] == 2:
+            raise ConnectionError("the answer's read timed out")
+        return cast(Participant, read(key))
+
+    monkeypatch.setattr(module, name, fails_after_the_write)
+
+
 def test_the_database_refuses_a_first_purchase_that_lands_after_the_deadline(
     client: Client, auth: TokenFactory, market: list[str]
 ) -> None:
@@ -437,16 +452,7 @@ def test_a_revocation_whose_answer_was_lost_after_its_write_is_answered_on_the_r
 
     participant_id = service.participant_id_for(market[0])
     path = f"/v1/participants/{participant_id}/revocation"
-    read = registration.participant
-    reads = {"count": 0}
-
-    def fails_after_the_write(participant_id: str) -> Participant:
-        reads["count"] += 1
-        if reads["count"] == 2:
-            raise ConnectionError("the answer's read timed out")
-        return read(participant_id)
-
-    monkeypatch.setattr(registration, "participant", fails_after_the_write)
+    second_read_fails(monkeypatch, registration, "participant")
     headers = auth("admin") | {"Idempotency-Key": "revoke-1"}
     reason = body({"reason": "terbukti ASN"})
     assert client.http.post(path, headers=headers, body=reason).status_code == 500
@@ -513,16 +519,7 @@ def test_a_purchase_whose_answer_was_lost_after_its_write_is_answered_on_the_ret
     try again, and its retry with the same key gets the purchase, not ALREADY_PURCHASED."""
     from chalicelib.registration import service as registration
 
-    own_record = registration.own_record
-    reads = {"count": 0}
-
-    def fails_after_the_write(account: str) -> Participant:
-        reads["count"] += 1
-        if reads["count"] == 2:
-            raise ConnectionError("the answer's read timed out")
-        return own_record(account)
-
-    monkeypatch.setattr(registration, "own_record", fails_after_the_write)
+    second_read_fails(monkeypatch, registration, "own_record")
     assert buy(client, auth, market[0], "C1", key="k-1").status_code == 500
     retried = buy(client, auth, market[0], "C1", key="k-1")
     assert retried.status_code == 201, retried.json_body
