@@ -48,6 +48,12 @@ def pii_key(kind: str, value: str) -> str:
     return f"{kind}#{digest}"
 
 
+def derived_id(kind: str, value: str) -> str:
+    """An id of 32 hex digits derived from `value`: the same value always gives the same id, which
+    is how a retried request finds what it made, and the id does not reveal the value."""
+    return pii_key(kind, value).partition("#")[2][:32]
+
+
 # A transaction that meets another one writing the same item (a participant's profile, a course's
 # rating, a counter shard) is cancelled with `TransactionConflict` and wrote nothing: sent again a
 # moment later, its conditions are checked anew. botocore does not retry it.

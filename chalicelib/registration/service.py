@@ -19,7 +19,7 @@ from chalicelib.registration import rules, selection, store
 from chalicelib.registration.model import Event, Participant, SelectionState, Status, Verification, Wave
 from chalicelib.registration.schemas import RegistrationRequest, WaveRequest
 from chalicelib.settings import programme
-from chalicelib.storage import pii_key
+from chalicelib.storage import derived_id, pii_key
 
 
 class WaveExists(Conflict):
@@ -100,7 +100,7 @@ def programme_today() -> date:
 
 def participant_id_for(account: str) -> str:
     """One participant per account: the id is derived from the account, never chosen twice."""
-    return str(uuid.UUID(pii_key("ACCOUNT", account).partition("#")[2][:32]))
+    return str(uuid.UUID(derived_id("ACCOUNT", account)))
 
 
 def check_identity(request: RegistrationRequest, today: date) -> None:

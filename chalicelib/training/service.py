@@ -16,7 +16,7 @@ from chalicelib.registration import service as registration
 from chalicelib.registration import store as registration_store
 from chalicelib.registration.model import Event, Participant, Status
 from chalicelib.settings import programme
-from chalicelib.storage import pii_key
+from chalicelib.storage import derived_id
 from chalicelib.training import store
 from chalicelib.training.model import Course, Purchase, PurchaseStatus
 from chalicelib.training.schemas import CompletionRequest, CourseRequest, RatingRequest
@@ -129,7 +129,7 @@ def _purchase_id(participant_id: str, course_id: str, request_key: str | None) -
     the request sent again finds the purchase it made."""
     if request_key is None:
         return uuid.uuid4().hex
-    return pii_key("PURCHASE", f"{participant_id}:{course_id}:{request_key}").partition("#")[2][:32]
+    return derived_id("PURCHASE", f"{participant_id}:{course_id}:{request_key}")
 
 
 def buy(account: str, course_id: str, request_key: str | None = None) -> tuple[Purchase, int]:
