@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-QUICK = ("cold_start", "registration", "selection", "spike", "imports", "purchases")
+QUICK = ("cold_start", "registration", "selection", "spike", "imports", "purchases", "nik_false_alarm")
 ALL = (*QUICK, "size", "local_transactions", "import_throughput", "import_memory", "sweep")
 
 

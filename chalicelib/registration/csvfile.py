@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ REQUIRED_COLUMNS = {
     "cohort": ("nik", "cohort"),
     "exclusion": ("nik", "list"),
 }
-_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?[eE]\+?\d+$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -80,27 +78,50 @@ def missing_columns(kind: str, columns: list[str]) -> list[str]:
 
 
 def header_of(lines: Iterable[bytes]) -> Header:
-    """The header (the first line that is not blank), once every line has been read as text.
+    """The header, once every line of the file has been read as text (see `opened`)."""
+    header, rows = opened(lines)
+    for _ in rows:
+        pass
+    return header
 
-    Raises `Unreadable` for a file that is not UTF-8 text or has no header, and for a header whose
-    quote does not close on its own line: a header cell spanning lines is all but always a stray
-    quote, which would take the rows after it into the header, so it is refused, never guessed at.
+
+def opened(lines: Iterable[bytes]) -> tuple[Header, Iterator[list[str]]]:
+    """The header (the first line that is not blank), and the cells of every readable record after
+    it: reading those reads the rest of the file, so what is true of a whole file can be known
+    before any of its rows is imported.
+
+    Raises `Unreadable`, here or while the records are read, for a file that is not UTF-8 text or
+    has no header, and for a header whose quote does not close on its own line: a header cell
+    spanning lines is all but always a stray quote, which would take the rows after it into the
+    header, so it is refused, never guessed at.
     """
-    header: Header | None = None
+    text = _text(lines)
     end = 0
+    for line in text:
+        end += len(line)
+        if not is_blank(line.decode("utf-8").removeprefix("\ufeff")):
+            header = _header(line.removeprefix(BOM), end)
+            break
+    else:
+        raise Unreadable("NO_HEADER")
+    rows = (
+        record.cells
+        for record in records(text, header.delimiter, len(header.columns))
+        if record.error is None and not record.blank
+    )
+    return header, rows
+
+
+def _text(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines, each refused unless it is UTF-8 text."""
     for line in lines:
         if b"\x00" in line:
             raise Unreadable("NOT_TEXT")
         try:
-            text = line.decode("utf-8")
+            line.decode("utf-8")
         except UnicodeDecodeError as error:
             raise Unreadable("NOT_UTF8") from error
-        end += len(line)
-        if header is None and not is_blank(text.removeprefix("\ufeff")):
-            header = _header(line.removeprefix(BOM), end)
-    if header is None:
-        raise Unreadable("NO_HEADER")
-    return header
+        yield line
 
 
 def _header(line: bytes, end: int) -> Header:
@@ -196,11 +217,6 @@ def _line_cells(line: bytes, delimiter: str) -> list[str]:
 
 def is_blank(record: str) -> bool:
     return not record.strip().strip(";,").strip()
-
-
-def scientific(value: str) -> bool:
-    """A number a spreadsheet rewrote as `3.17123E+15`: its digits are gone for good."""
-    return bool(_SCIENTIFIC.match(value))
 
 
 def spreadsheet_safe(cell: str) -> str:

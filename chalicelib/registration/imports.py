@@ -14,17 +14,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pydantic import ValidationError
-
 from chalicelib import clock, files
 from chalicelib.auth import Caller
-from chalicelib.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from chalicelib.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.observability import logger, mask
-from chalicelib.registration import csvfile, rules, service, store
-from chalicelib.registration.model import NATIONAL_UPLOADS, Event, Import, ImportKind, ImportStatus
+from chalicelib.registration import csvfile, import_reasons, import_rows, rules, spreadsheets, store
+from chalicelib.registration.import_rows import IMPORTED
+from chalicelib.registration.model import NATIONAL_UPLOADS, Import, ImportKind, ImportStatus
 from chalicelib.registration.provinces import is_province
-from chalicelib.registration.schemas import ImportRequest, OfficeRegistration
-from chalicelib.settings import programme, settings
+from chalicelib.registration.schemas import ImportRequest
+from chalicelib.settings import settings
 
 
 class ImportNotFound(NotFound):
@@ -64,6 +63,11 @@ def request_import(request: ImportRequest, caller: Caller) -> tuple[Import, str]
     return batch, files.upload_link(batch.upload_key)
 
 
+def reason_message(batch: Import) -> str | None:
+    """Why the file was rejected, in words that say how to mend it."""
+    return import_reasons.file_reason(batch.reason) if batch.reason else None
+
+
 def import_status(import_id: str, caller: Caller) -> tuple[Import, str | None]:
     """The import with a link to its report once done; offices see only their province's."""
     batch = store.import_batch(import_id)
@@ -78,13 +82,8 @@ def import_status(import_id: str, caller: Caller) -> tuple[Import, str | None]:
 # --- processing an uploaded file ----------------------------------------------------------------
 
 CHUNK_ROWS = 200
-IMPORTED, DUPLICATE, INVALID, NOT_ELIGIBLE, WRONG_PROVINCE = (
-    "IMPORTED",
-    "DUPLICATE",
-    "INVALID",
-    "NOT_ELIGIBLE",
-    "WRONG_PROVINCE",
-)
+# What the report adds to the input's columns, for every row.
+REPORT_COLUMNS = ("outcome", "error_code", "error_message")
 _UPLOAD = re.compile(r"^imports/(?P<province>\d{2}|national)/(?P<import_id>[0-9a-f]{32})\.csv$")
 
 
@@ -149,12 +148,17 @@ def _inspected(batch: Import) -> Import:
     if size > settings().max_import_bytes:
         return _rejected(batch, "FILE_TOO_LARGE")
     try:
-        header = csvfile.header_of(files.lines_from(batch.upload_key, 0, upload_version))
+        header, rows = csvfile.opened(files.lines_from(batch.upload_key, 0, upload_version))
+        damaged = spreadsheets.damaged_identity_column(
+            header.columns, rows, with_kk=batch.kind is ImportKind.REGISTRATIONS
+        )
     except csvfile.Unreadable as unreadable:
         return _rejected(batch, unreadable.reason)
     missing = csvfile.missing_columns(batch.kind.value, list(header.columns))
     if missing:
         return _rejected(batch, "MISSING_COLUMNS: " + ", ".join(missing))
+    if damaged is not None:
+        return _rejected(batch, damaged)
     return replace(
         batch,
         status=ImportStatus.RUNNING,
@@ -175,14 +179,15 @@ def _next_chunk(batch: Import) -> Import:
             rows.append(record)
             if len(rows) == CHUNK_ROWS:
                 break
-    outcomes = _outcomes(batch, rows, first_row=batch.rows + 1)
-    counts = Counter(batch.counts) + Counter(outcome for outcome, _ in outcomes)
+    outcomes = import_rows.outcomes(batch, rows, first_row=batch.rows + 1)
+    counts = Counter(batch.counts) + Counter(outcome.outcome for outcome in outcomes)
+    codes = Counter(batch.codes) + Counter(outcome.code for outcome in outcomes if outcome.code)
     lists = set(batch.lists)
     report = []
-    for row, (outcome, code) in zip(rows, outcomes, strict=True):
-        if batch.kind is ImportKind.EXCLUSION and outcome == IMPORTED:
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if batch.kind is ImportKind.EXCLUSION and outcome.outcome == IMPORTED:
             lists.add(dict(zip(batch.columns, row.cells, strict=True))["list"].strip().upper())
-        report.append(csvfile.csv_line([*_shown(batch, row.cells), outcome, code]))
+        report.append(csvfile.csv_line([*_shown(batch, row.cells), *outcome]))
     if rows:
         files.put(batch.part_key(batch.parts + 1), "".join(report).encode())
     advanced = replace(
@@ -191,6 +196,7 @@ def _next_chunk(batch: Import) -> Import:
         rows=batch.rows + len(rows),
         parts=batch.parts + bool(rows),
         counts=dict(counts),
+        codes=dict(codes),
         lists=tuple(sorted(lists)),
     )
     return advanced if len(rows) == CHUNK_ROWS else _finished(advanced)
@@ -226,16 +232,8 @@ def _digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-def _outcomes(batch: Import, rows: list[csvfile.Record], first_row: int) -> list[tuple[str, str]]:
-    if batch.kind is ImportKind.REGISTRATIONS:
-        return _register(batch, rows, first_row)
-    if batch.kind is ImportKind.EXCLUSION:
-        return _exclude(batch, rows)
-    return [_outcome(batch, row) for row in rows]
-
-
 def _finished(batch: Import) -> Import:
-    head = csvfile.csv_line([*batch.columns, "outcome", "error_code"]).encode()
+    head = csvfile.csv_line([*batch.columns, *REPORT_COLUMNS]).encode()
     parts = [batch.part_key(number) for number in range(1, batch.parts + 1)]
     files.concatenate(parts, batch.report_key, head=head)
     if batch.kind is ImportKind.EXCLUSION:
@@ -244,166 +242,3 @@ def _finished(batch: Import) -> Import:
         "import done", extra={"import_id": batch.import_id, "rows": batch.rows, "counts": batch.counts}
     )
     return replace(batch, status=ImportStatus.DONE)
-
-
-def _row_of(batch: Import, record: csvfile.Record) -> dict[str, str] | tuple[str, str]:
-    """The row by column name, or the outcome of a row that cannot be read as one."""
-    if record.error is not None:
-        return INVALID, record.error
-    if len(record.cells) != len(batch.columns):
-        return INVALID, "CELL_COUNT"
-    row = dict(zip(batch.columns, record.cells, strict=True))
-    if csvfile.scientific(row["nik"]):
-        return INVALID, "NIK_SCIENTIFIC_NOTATION"
-    return row
-
-
-def _with_nik(batch: Import, record: csvfile.Record) -> dict[str, str] | tuple[str, str]:
-    """A cohort or exclusion row by column name, or the outcome of one without a readable NIK."""
-    row = _row_of(batch, record)
-    if isinstance(row, tuple):
-        return row
-    if not rules.sixteen_digits(row["nik"]):
-        return INVALID, "INVALID_NIK"
-    return row
-
-
-def _outcome(batch: Import, record: csvfile.Record) -> tuple[str, str]:
-    """A cohort row's outcome."""
-    row = _with_nik(batch, record)
-    if isinstance(row, tuple):
-        return row
-    return _tag(batch, row["nik"], row["cohort"].strip().upper())
-
-
-# Cohort and list names end up in keys and public figures: a letter first, and no run of five
-# digits or more, so that a NIK, KK, phone or account number typed in the wrong column is refused.
-_NAME = re.compile(r"^(?![A-Z0-9_]*[0-9]{5})[A-Z][A-Z0-9_]{0,39}$")
-
-
-def _tag(batch: Import, nik: str, cohort: str) -> tuple[str, str]:
-    """A partner agency's person gets the cohort; a NIK nobody registered is reported, not kept."""
-    if nik[:2] != batch.province:
-        return WRONG_PROVINCE, "WRONG_PROVINCE"
-    if not _NAME.match(cohort):
-        return INVALID, "INVALID_COHORT"
-    participant_id = store.holder_of("NIK", nik)
-    if participant_id is None:
-        return INVALID, "NOT_REGISTERED"
-    event = Event(
-        at=clock.now(),
-        actor=batch.requested_by,
-        action="COHORT_TAGGED",
-        status_from=None,
-        status_to=None,
-        details={"cohort": cohort, "import_id": batch.import_id},
-    )
-    service.tag_cohort(participant_id, cohort, event)
-    return IMPORTED, ""
-
-
-def _exclude(batch: Import, rows: list[csvfile.Record]) -> list[tuple[str, str]]:
-    """Exclusion lists are national: any province's NIK, registered or not yet. A list the upload
-    had not carried before this chunk starts counting it before its first person is written."""
-    outcomes, listed = [], []
-    for record in rows:
-        row = _with_nik(batch, record)
-        if isinstance(row, tuple):
-            outcomes.append(row)
-            continue
-        list_name = row["list"].strip().upper()
-        if not _NAME.match(list_name):
-            outcomes.append((INVALID, "INVALID_LIST"))
-            continue
-        outcomes.append((IMPORTED, ""))
-        listed.append((row["nik"], list_name))
-    opened = {list_name for _, list_name in listed} - set(batch.lists)
-    if opened:
-        store.open_exclusion_lists(opened, batch.import_id)
-    for nik, list_name in listed:
-        store.add_exclusion(nik, list_name, batch.import_id)
-    return outcomes
-
-
-_CODES = {
-    "DUPLICATE_NIK": DUPLICATE,
-    "DUPLICATE_EMAIL": DUPLICATE,
-    "DUPLICATE_PHONE": DUPLICATE,
-    "ALREADY_REGISTERED": DUPLICATE,
-    "NOT_ELIGIBLE": NOT_ELIGIBLE,
-}
-
-
-def _register(batch: Import, rows: list[csvfile.Record], first_row: int) -> list[tuple[str, str]]:
-    """A chunk's rows through the same rules and uniqueness as an online registration, batched.
-
-    A row's account is the import and its row number: run again after a crash, the row meets its
-    own registration and application and is IMPORTED again; a second row for the same person in
-    the file, or the same file uploaded twice, meets another account's claims and is a DUPLICATE.
-    """
-    outcomes: list[tuple[str, str] | None] = []
-    requests: list[tuple[OfficeRegistration, str]] = []
-    for number, record in enumerate(rows, start=first_row):
-        checked = _office_registration(batch, record)
-        if isinstance(checked, tuple):
-            outcomes.append(checked)
-        else:
-            outcomes.append(None)
-            requests.append((checked, f"office:{batch.import_id}:{number}"))
-    registered = iter(service.register_many(requests, channel="OFFICE"))
-    accounts = iter(account for _, account in requests)
-    settled = []
-    for record, outcome in zip(rows, outcomes, strict=True):
-        if outcome is not None:
-            settled.append(outcome)
-            continue
-        result, account = next(registered), next(accounts)
-        if isinstance(result, DomainError):
-            settled.append((_CODES.get(result.code, INVALID), result.code))
-        else:
-            row = dict(zip(batch.columns, record.cells, strict=True))
-            settled.append(_applied(account, row.get("wave_id")))
-    return settled
-
-
-def _office_registration(batch: Import, record: csvfile.Record) -> OfficeRegistration | tuple[str, str]:
-    """The row as a registration request, or the outcome that stops it here."""
-    row = _row_of(batch, record)
-    if isinstance(row, tuple):
-        return row
-    nik = row["nik"]
-    if rules.sixteen_digits(nik) and nik[:2] != batch.province:
-        return WRONG_PROVINCE, "WRONG_PROVINCE"
-    body = {
-        name: row.get(name) or None
-        for name in ("nik", "kk_number", "full_name", "gender", "email", "phone", "regency_code", "education")
-    } | {
-        "birth_date": _iso_date(row["birth_date"]),
-        "employment_status": row["employment_status"].upper(),
-        "province_code": batch.province,
-        "declarations": dict.fromkeys(programme().ineligible_declarations, False),
-    }
-    try:
-        return OfficeRegistration.model_validate(body)
-    except ValidationError:
-        return INVALID, "VALIDATION_FAILED"
-
-
-def _applied(account: str, wave_id: str | None) -> tuple[str, str]:
-    """An imported row with a wave also applies to it; a refused application is reported, not undone.
-    A row run again after a crash reports its own first attempt's application as that attempt did."""
-    if wave_id:
-        try:
-            service.apply_to_wave(account, wave_id)
-        except service.AlreadyApplied as error:
-            if not service.applied_through(account, wave_id):
-                return IMPORTED, error.code
-        except DomainError as error:
-            return IMPORTED, error.code
-    return IMPORTED, ""
-
-
-def _iso_date(value: str) -> str:
-    """`1990-01-05` as it is; `05/01/1990` or `05-01-1990` (day first, as Indonesia writes it) to ISO."""
-    day_first = re.match(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$", value)
-    return f"{day_first[3]}-{int(day_first[2]):02d}-{int(day_first[1]):02d}" if day_first else value

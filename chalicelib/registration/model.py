@@ -138,6 +138,8 @@ class Import:
     created_at: datetime
     status: ImportStatus = ImportStatus.PENDING
     counts: dict[str, int] = field(default_factory=dict)
+    # Rows per error code: "40 rows: INVALID_PHONE" at a glance. Bounded by the codes there are.
+    codes: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
     columns: tuple[str, ...] = ()
     delimiter: str = ","

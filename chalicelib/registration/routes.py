@@ -159,7 +159,9 @@ def import_status(import_id: str) -> Response:
             "filename": batch.filename,
             "status": batch.status.value,
             "counts": batch.counts,
+            "error_counts": batch.codes,
             "reason": batch.reason,
+            "reason_message": imports.reason_message(batch),
             "report_url": report_url,
         }
     )

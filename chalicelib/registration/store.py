@@ -1001,6 +1001,7 @@ class _ImportRecord(JobItem):
     created_at = UTCDateTimeAttribute()
     status = UnicodeAttribute()
     counts = JSONAttribute(default=dict)
+    codes = JSONAttribute(default=dict)
     reason = UnicodeAttribute(null=True)
     columns = JSONAttribute(default=list)
     delimiter = UnicodeAttribute(default=",")
@@ -1033,6 +1034,7 @@ def save_import(batch: Import) -> Import:
         created_at=batch.created_at,
         status=batch.status.value,
         counts=dict(batch.counts),
+        codes=dict(batch.codes),
         reason=batch.reason,
         columns=list(batch.columns),
         delimiter=batch.delimiter,
@@ -1071,6 +1073,7 @@ def import_batch(import_id: str) -> Import | None:
         created_at=record.created_at,
         status=ImportStatus(record.status),
         counts={name: int(count) for name, count in record.counts.items()},
+        codes={code: int(count) for code, count in record.codes.items()},
         reason=record.reason,
         columns=tuple(record.columns),
         delimiter=record.delimiter,
