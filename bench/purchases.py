@@ -99,12 +99,18 @@ class Outcome:
 
 
 def buy_at_once(stack: Stack, participant: str, course_ids: list[str]) -> Outcome:
-    """Every course at the same moment (a barrier releases all requests together)."""
+    """Every course at the same moment, at the price the catalogue shows (a barrier releases all
+    requests together)."""
     barrier = threading.Barrier(len(course_ids))
+
+    shown = {
+        course_id: call(stack, "GET", f"/v1/courses/{course_id}").json()["price"] for course_id in course_ids
+    }
 
     def buy(course_id: str) -> str:
         barrier.wait()
-        response = call(stack, "POST", "/v1/purchases", participant, json={"course_id": course_id})
+        order = {"course_id": course_id, "price": shown[course_id]}
+        response = call(stack, "POST", "/v1/purchases", participant, json=order)
         return (
             str(response.status_code)
             if response.ok

@@ -30,6 +30,7 @@ from typing import Any
 os.environ.update(
     {
         "STAGE": "local",
+        "JWT_ISSUER": "prakerja-local",
         "HASH_KEY": "bench",
         "AWS_ACCESS_KEY_ID": "stub",
         "AWS_SECRET_ACCESS_KEY": "stub",

@@ -41,47 +41,76 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=3600, timeout=5)
 
 
+# Cognito's tokens are one to two kilobytes; API Gateway takes headers up to ten. A token, and its
+# header segment above all, is bounded before any of it is decoded: a segment of deeply nested
+# JSON would otherwise exhaust the decoder's recursion before the signature is ever checked.
+MAX_TOKEN_CHARS = 8 * 1024
+MAX_HEADER_SEGMENT_CHARS = 1024
+_MAX_CLAIM_CHARS = 128
+
+
 def _key_id(token: str) -> str:
     """The `kid` from the token's header segment alone: PyJWT's own helper validates and decodes the
     whole token, and the whole token is verified right after anyway (a tenth of a request's CPU)."""
-    header = json.loads(base64url_decode(token.partition(".")[0]))
-    if not isinstance(header, dict):
-        raise jwt.DecodeError("header is not an object")
-    return str(header.get("kid"))
+    segment = token.partition(".")[0]
+    if len(segment) > MAX_HEADER_SEGMENT_CHARS:
+        raise jwt.DecodeError("header segment too long")
+    try:
+        header = json.loads(base64url_decode(segment))
+    except RecursionError as error:
+        raise jwt.DecodeError("header nested too deeply") from error
+    kid = header.get("kid") if isinstance(header, dict) else None
+    if not isinstance(kid, str):
+        raise jwt.DecodeError("header is not an object with a key id")
+    return kid
 
 
 def _claim(claims: Mapping[str, Any], name: str) -> str | None:
+    """A text claim, or its Cognito custom attribute; a claim of any other type makes the token bad."""
     value = claims.get(name, claims.get(f"custom:{name}"))
-    return str(value) if value not in (None, "") else None
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > _MAX_CLAIM_CHARS:
+        raise Unauthenticated()
+    return value
 
 
 def _role(claims: Mapping[str, Any]) -> str | None:
-    role = claims.get("role")
+    role = _claim(claims, "role")
     if role is None:
-        role = next((group for group in claims.get("cognito:groups", []) if group in ROLES), None)
+        groups = claims.get("cognito:groups", [])
+        if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+            raise Unauthenticated()
+        role = next((group for group in groups if group in ROLES), None)
     return role if role in ROLES else None
 
 
 def authenticate(headers: Mapping[str, str]) -> Caller:
     scheme, _, token = (headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
         raise Unauthenticated()
     config = settings()
+    if not config.jwt_issuer:
+        # Every stage names its issuer; a token is never accepted from just any issuer.
+        raise ServiceUnavailable()
     try:
-        key = _jwks_client(config.jwks_url).get_signing_key(_key_id(token.strip()))
+        key = _jwks_client(config.jwks_url).get_signing_key(_key_id(token))
         claims = jwt.decode(
-            token.strip(),
+            token,
             key.key,
             algorithms=["RS256"],
             issuer=config.jwt_issuer,
             audience=config.jwt_audience,
-            options={"require": ["exp", "sub"], "verify_aud": config.jwt_audience is not None},
+            options={"require": ["exp", "sub", "iss"], "verify_aud": config.jwt_audience is not None},
         )
     except jwt.PyJWKClientConnectionError as error:
         raise ServiceUnavailable() from error
     except (jwt.PyJWTError, ValueError, binascii.Error) as error:
         raise Unauthenticated() from error
-    role = _role(claims)
+    sub, role = _claim(claims, "sub"), _role(claims)
+    if sub is None:
+        raise Unauthenticated()
     if role is None:
         raise Forbidden("Peran pengguna tidak dikenal.", code="UNKNOWN_ROLE")
     province = _claim(claims, "province")
@@ -89,7 +118,7 @@ def authenticate(headers: Mapping[str, str]) -> Caller:
         # Their every right is their province's: without one, they would act for "None".
         raise Forbidden("Akun petugas ini tidak terikat pada provinsi.", code="NO_PROVINCE")
     return Caller(
-        sub=str(claims["sub"]),
+        sub=sub,
         role=role,  # type: ignore[arg-type]
         province=province,
         platform_id=_claim(claims, "platform_id"),

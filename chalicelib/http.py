@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.auth import Caller
 from chalicelib.errors import DomainError, MalformedRequest, NotFound, PayloadTooLarge, ValidationFailed
 from chalicelib.idempotency import run_once
 from chalicelib.observability import logger
@@ -24,7 +25,9 @@ from chalicelib.validation import field_problems
 Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Response]
 
-JSON_HEADERS = {"Content-Type": "application/json"}
+# No answer of this API may be kept by a browser or a proxy: most carry personal data, and the
+# rest are cheap to ask again.
+JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
 def respond(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -139,10 +142,12 @@ class _Internal(DomainError):
     message = "Terjadi kesalahan pada sistem; silakan coba lagi."
 
 
-def idempotent(bp: Blueprint, scope: str, action: Callable[[], Response]) -> Response:
+def idempotent(bp: Blueprint, caller: Caller, action: Callable[[], Response]) -> Response:
     """Run a view's work once per `Idempotency-Key` (see `chalicelib.idempotency`).
 
-    `scope` names the operation and the caller, e.g. `purchase:<sub>`.
+    A key is the caller's own on this route: its scope is the route and the caller as a whole (role,
+    province, platform, partner and subject), so two callers that share a subject (an office token
+    of each of two provinces) never replay each other's answers.
     """
     request = bp.current_request
 
@@ -150,6 +155,9 @@ def idempotent(bp: Blueprint, scope: str, action: Callable[[], Response]) -> Res
         response = action()
         return {"status": response.status_code, "body": response.body, "headers": response.headers}
 
+    route_path = request.context.get("resourcePath", request.path)
+    who = (caller.role, caller.province, caller.platform_id, caller.partner_id, caller.sub)
+    scope = json.dumps([route_path, *who], separators=(",", ":"))
     # The path's parameters belong to the request as much as its body: the same key sent for
     # another participant is another request, refused as a reused key, not answered with the first.
     payload = {"path": request.uri_params, "body": json_body(request.raw_body) if request.raw_body else None}

@@ -42,6 +42,9 @@ class Settings(BaseModel):
     registry_daily_cap: int = Field(default=500_000, gt=0)
     programme_config: str = "chalicelib/programme.json"
     catalogue_refresh_seconds: float = Field(default=30.0, ge=0)
+    # Longer than a failing import message takes to reach its dead-letter queue (5 × 15 minutes).
+    import_stall_minutes: int = Field(default=120, gt=0)
+    registration_refusals_per_day: int = Field(default=10, gt=0)
 
     @property
     def prefix(self) -> str:
@@ -77,6 +80,8 @@ _ENVIRONMENT = {
     "registry_daily_cap": "REGISTRY_DAILY_CAP",
     "programme_config": "PROGRAMME_CONFIG",
     "catalogue_refresh_seconds": "CATALOGUE_REFRESH_SECONDS",
+    "import_stall_minutes": "IMPORT_STALL_MINUTES",
+    "registration_refusals_per_day": "REGISTRATION_REFUSALS_PER_DAY",
 }
 
 

@@ -4,9 +4,10 @@ say the same thing about the same field.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import AfterValidator, AwareDatetime, ValidationError
 
 # The contract's messages are Indonesian; pydantic's are English. Its commonest kinds of problem in
 # Indonesian, with the limits it reports; any other keeps pydantic's own words.
@@ -57,3 +58,42 @@ def field_problems(error: ValidationError) -> dict[str, str]:
         ".".join(str(part) for part in problem["loc"]) or "body": _message(problem)
         for problem in error.errors(include_input=False, include_url=False)
     }
+
+
+# --- bounded types for untrusted input --------------------------------------------------------
+
+# Text people and platforms write, shown to others: no control characters but line breaks and
+# tabs, no format characters (bidirectional overrides that make a title read backwards,
+# zero-width characters that make two names look alike, a byte-order mark), no private-use or
+# surrogate code points. Names are stricter still (registration's `person_name`).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
+_ALLOWED_CONTROLS = frozenset({"\n", "\t"})
+
+
+def plain(value: str) -> str:
+    import unicodedata
+
+    normalised = unicodedata.normalize("NFC", value)
+    for character in normalised:
+        if character not in _ALLOWED_CONTROLS and unicodedata.category(character) in _REFUSED_CATEGORIES:
+            raise ValueError(f"berisi karakter tak terlihat atau kendali (U+{ord(character):04X})")
+    return normalised
+
+
+Plain = AfterValidator(plain)
+"""Free text with nothing invisible in it: `Annotated[str, StringConstraints(…), Plain]`."""
+
+
+# Every moment the programme deals in lies well inside this century; one at either end of the
+# calendar would overflow the arithmetic and the storage of dates (year 1 in UTC is year 0).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _in_programme_years(moment: datetime) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError("waktu harus di antara tahun 2000 dan 2099")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_programme_years)]

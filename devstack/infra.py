@@ -35,11 +35,24 @@ def load_template(path: Path) -> Template:
     """The template as the local stack deploys it: without the SAM-only sections, and without the
     fragments that `chalice package --merge-template` merges into resources Chalice makes itself
     (they have no `Type`, e.g. `RestAPI`'s gateway responses: locally, Chalice's own gateway
-    serves the API, and `devstack.gateway` answers as those responses do)."""
+    serves the API, and `devstack.gateway` answers as those responses do), nor the resources
+    attached to those."""
     template: Template = json.loads(path.read_text(encoding="utf-8"))
     loaded = {name: section for name, section in template.items() if name not in SAM_ONLY_SECTIONS}
-    loaded["Resources"] = {name: body for name, body in template["Resources"].items() if "Type" in body}
+    merged_only = {name for name, body in template["Resources"].items() if "Type" not in body}
+    loaded["Resources"] = {
+        name: body
+        for name, body in template["Resources"].items()
+        if "Type" in body and not _attached_to(body, merged_only)
+    }
     return loaded
+
+
+def _attached_to(resource: Any, names: set[str]) -> bool:
+    """Whether a resource refers to one that exists only once merged with Chalice's (the firewall's
+    association with the API's stage): locally there is nothing to attach it to."""
+    text = json.dumps(resource)
+    return any(f'"{name}"' in text or "${" + name + "}" in text for name in names)
 
 
 def deploy(cloudformation: Any, template: Template, stage: str) -> dict[str, str]:

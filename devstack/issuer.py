@@ -75,6 +75,10 @@ class LocalIssuer:
             "jti": uuid.uuid4().hex,
             **{name: value for name, value in claims.items() if value is not None},
         }
+        return self.sign(payload)
+
+    def sign(self, payload: dict[str, Any]) -> str:
+        """`payload` signed as it is, with nothing added."""
         return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.kid})
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from devstack.issuer import ISSUER as ISSUER_NAME
 from devstack.issuer import LocalIssuer
 
 ISSUER = LocalIssuer(Path(tempfile.mkdtemp(prefix="prakerja-test-keys-")))
@@ -29,6 +30,7 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "UPLOAD_BUCKET": "prakerja-local-uploads-123456789012",
         "JWKS_URL": ISSUER.jwks_url,
+        "JWT_ISSUER": ISSUER_NAME,
         "HASH_KEY": "test-hash-key",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "prakerja",

@@ -36,6 +36,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 UNCLOSED_QUOTE = "UNCLOSED_QUOTE"
 CELL_TOO_LONG = "CELL_TOO_LONG"
+TOO_MANY_COLUMNS = "TOO_MANY_COLUMNS"
+# An import keeps its header in its state item, which DynamoDB caps at 400 KB: the header is
+# bounded far below that. Eleven columns are known; a spreadsheet's extras are ignored.
+MAX_COLUMNS = 100
+MAX_HEADER_BYTES = 8 * 1024
 
 
 class Unreadable(Exception):
@@ -125,10 +130,14 @@ def _text(lines: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def _header(line: bytes, end: int) -> Header:
+    if len(line) > MAX_HEADER_BYTES:
+        raise Unreadable(TOO_MANY_COLUMNS)
     delimiter = delimiter_of(line.decode("utf-8"))
     cut = _cut(iter([line]), deque(), delimiter)
     if cut.error is not None:
         raise Unreadable(f"{cut.error}_IN_HEADER")
+    if len(cut.cells) > MAX_COLUMNS:
+        raise Unreadable(TOO_MANY_COLUMNS)
     return Header(tuple(name.lower() for name in cut.cells), delimiter, end)
 
 

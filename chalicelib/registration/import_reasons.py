@@ -28,6 +28,15 @@ FILE_REASONS = {
     "MISSING_COLUMNS": "Kolom wajib tidak ada di baris judul: {detail}. Tambahkan kolom itu, unggah lagi.",
     "UNCLOSED_QUOTE_IN_HEADER": 'Baris judul berisi tanda kutip (") yang tidak ditutup. Hapus kutipnya.',
     "CELL_TOO_LONG_IN_HEADER": "Baris judul terlalu panjang. Baris pertama hanya boleh berisi nama kolom.",
+    "TOO_MANY_COLUMNS": (
+        "Baris judul berisi terlalu banyak kolom (paling banyak 100, dan 8 KB). Hapus kolom yang tidak "
+        "dipakai, lalu unggah lagi."
+    ),
+    "STALLED": (
+        "Impor berhenti tanpa kemajuan dan dihentikan; sebagian baris mungkin sudah terdaftar. Unggah "
+        "berkas yang sama sebagai impor baru: baris yang sudah terdaftar akan dilaporkan DUPLICATE."
+    ),
+    "NOT_UPLOADED": "Berkas tidak diunggah sebelum tautan unggah kedaluwarsa. Minta impor baru, lalu unggah.",
     "NIK_AS_NUMBER": (
         "Kolom nik tersimpan sebagai angka oleh program spreadsheet: angka terakhir NIK berubah menjadi 0 "
         "atau NIK ditulis seperti 3.17305E+15. NIK seperti itu milik orang lain, jadi tidak ada baris "
@@ -90,6 +99,7 @@ _ROW_CODES = {
     "NOT_REGISTERED": ("nik", "NIK ini belum terdaftar sebagai peserta"),
     "INVALID_COHORT": ("cohort", "nama kohort tidak sah"),
     "INVALID_LIST": ("list", "nama daftar tidak sah"),
+    "TOO_MANY_LISTS": ("list", "satu berkas paling banyak memuat 20 daftar"),
 }
 
 # Codes about a row as a whole.

@@ -12,7 +12,7 @@ from chalicelib import clock
 from chalicelib.errors import DomainError
 from chalicelib.registration import csvfile, import_reasons, rules, service, spreadsheets, store
 from chalicelib.registration.import_reasons import RowProblem
-from chalicelib.registration.model import Event, Import, ImportKind
+from chalicelib.registration.model import Account, Event, Import, ImportKind, OfficeRow
 from chalicelib.registration.schemas import OfficeRegistration
 from chalicelib.settings import programme
 from chalicelib.validation import field_problems
@@ -97,10 +97,15 @@ def _cohort_outcome(batch: Import, record: csvfile.Record) -> Outcome:
     return Outcome(IMPORTED)
 
 
+# The lists an upload carries are kept in the import's state item, which DynamoDB caps at 400 KB.
+MAX_LISTS_PER_UPLOAD = 20
+
+
 def _exclude(batch: Import, rows: list[csvfile.Record]) -> list[Outcome]:
     """Exclusion lists are national: any province's NIK, registered or not yet. A list the upload
     had not carried before this chunk starts counting it before its first person is written."""
     settled, listed = [], []
+    carried = set(batch.lists)
     for record in rows:
         row = _with_nik(batch, record)
         if isinstance(row, Outcome):
@@ -110,6 +115,10 @@ def _exclude(batch: Import, rows: list[csvfile.Record]) -> list[Outcome]:
         if not _NAME.match(list_name):
             settled.append(_invalid("INVALID_LIST"))
             continue
+        if list_name not in carried and len(carried) == MAX_LISTS_PER_UPLOAD:
+            settled.append(_invalid("TOO_MANY_LISTS"))
+            continue
+        carried.add(list_name)
         settled.append(Outcome(IMPORTED))
         listed.append((row["nik"], list_name))
     opened = {list_name for _, list_name in listed} - set(batch.lists)
@@ -137,7 +146,7 @@ def _register(batch: Import, rows: list[csvfile.Record], first_row: int) -> list
     the file, or the same file uploaded twice, meets another account's claims and is a DUPLICATE.
     """
     settled: list[Outcome | None] = []
-    requests: list[tuple[OfficeRegistration, str]] = []
+    requests: list[tuple[OfficeRegistration, Account]] = []
     for number, record in enumerate(rows, start=first_row):
         checked = _office_registration(batch, record)
         if isinstance(checked, Outcome):
@@ -162,9 +171,9 @@ def _register(batch: Import, rows: list[csvfile.Record], first_row: int) -> list
     return final
 
 
-def row_account(import_id: str, row_number: int) -> str:
+def row_account(import_id: str, row_number: int) -> OfficeRow:
     """The account an imported row registers under: the import and the row's number."""
-    return f"office:{import_id}:{row_number}"
+    return OfficeRow(import_id, row_number)
 
 
 _FIELDS = ("nik", "kk_number", "full_name", "gender", "email", "phone", "regency_code")
@@ -202,7 +211,7 @@ def _office_registration(batch: Import, record: csvfile.Record) -> OfficeRegistr
         return Outcome.of(INVALID, import_reasons.field_problem(problems, batch.columns))
 
 
-def _applied(account: str, wave_id: str | None) -> Outcome:
+def _applied(account: Account, wave_id: str | None) -> Outcome:
     """An imported row with a wave also applies to it; a refused application is reported, not undone.
     A row run again after a crash reports its own first attempt's application as that attempt did."""
     if wave_id:

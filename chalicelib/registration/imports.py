@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import clock, files
@@ -129,9 +130,36 @@ def continue_import(import_id: str, has_time: Callable[[], bool]) -> dict[str, A
 
 def _save(updated: Import, read: Import) -> Import:
     try:
-        return store.save_import(replace(updated, version=read.version))
+        return store.save_import(replace(updated, version=read.version, updated_at=clock.now()))
     except store.StaleImport as error:
         raise Superseded(read.import_id) from error
+
+
+def watch() -> dict[str, Any]:
+    """End every import whose state has not moved for `IMPORT_STALL_MINUTES`, with a reason.
+
+    Whatever stopped it (a file never uploaded, a consumer failing on every delivery until its
+    message went to the dead-letter queue, a continuation lost), an office must never be left
+    with an import PENDING or RUNNING for ever. Rows imported before the stall stay imported:
+    uploading the file again reports them DUPLICATE and imports the rest.
+    """
+    cutoff = clock.now() - timedelta(minutes=settings().import_stall_minutes)
+    stalled = []
+    for import_id in store.active_imports():
+        batch = store.import_batch(import_id)
+        if batch is None or batch.status in (ImportStatus.DONE, ImportStatus.REJECTED):
+            store.forget_active_import(import_id)
+            continue
+        if (batch.updated_at or batch.created_at) > cutoff:
+            continue
+        reason = "NOT_UPLOADED" if batch.status is ImportStatus.PENDING else "STALLED"
+        try:
+            _save(_rejected(batch, reason), batch)
+        except Superseded:
+            continue
+        logger.error("import stalled", extra={"import_id": import_id, "reason": reason, "rows": batch.rows})
+        stalled.append(import_id)
+    return {"stalled": stalled}
 
 
 def _rejected(batch: Import, reason: str) -> Import:

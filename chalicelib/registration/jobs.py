@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
+from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib import queues
+from chalicelib.observability import metrics
 from chalicelib.registration import imports, registry, service, verification
 from chalicelib.settings import settings
 
@@ -59,6 +61,15 @@ def verify_identity(event: SQSEvent) -> list[str]:
             queues.change_visibility("verification", record.receipt_handle, min(30 * 2**attempts, 900))
             raise
     return outcomes
+
+
+@bp.schedule(Rate(15, unit=Rate.MINUTES), name="import_watchdog")
+def import_watchdog(event: CloudWatchEvent) -> dict[str, Any]:
+    summary = imports.watch()
+    if summary["stalled"]:
+        metrics.add_metric(name="ImportsStalled", unit=MetricUnit.Count, value=len(summary["stalled"]))
+        metrics.flush_metrics()
+    return summary
 
 
 # S3 notifications of uploads under imports/ (at least once: a multipart upload gives two, and a

@@ -97,6 +97,25 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class OfficeRow:
+    """The account an office file's row registers under: the import and the row's number.
+
+    It lives in a namespace of its own, apart from token subjects: a token whose subject spells
+    `office:<import>:<row>` is just another account, and never that row's participant.
+    """
+
+    import_id: str
+    row: int
+
+    def __str__(self) -> str:
+        return f"office:{self.import_id}:{self.row}"
+
+
+# Who acts for a participant: a token's subject, or an office file's row.
+Account = str | OfficeRow
+
+
+@dataclass(frozen=True)
 class Event:
     """One entry of a participant's audit trail: who changed what, when, and why."""
 
@@ -136,6 +155,8 @@ class Import:
     filename: str
     requested_by: str
     created_at: datetime
+    # When its state last moved: an import that stops moving is stalled (`imports.watch`).
+    updated_at: datetime | None = None
     status: ImportStatus = ImportStatus.PENDING
     counts: dict[str, int] = field(default_factory=dict)
     # Rows per error code: "40 rows: INVALID_PHONE" at a glance. Bounded by the codes there are.

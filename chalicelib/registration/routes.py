@@ -9,7 +9,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.auth import require
 from chalicelib.http import created, idempotent, parse, respond, route
-from chalicelib.observability import mask
+from chalicelib.observability import mask, scrub
 from chalicelib.registration import imports, service
 from chalicelib.registration.model import Event, Participant, Wave
 from chalicelib.registration.schemas import ImportRequest, RegistrationRequest, WaveRequest, WaveView
@@ -38,9 +38,7 @@ def list_waves() -> Response:
 def create_wave() -> Response:
     admin = require(bp.current_request.headers, "admin")
     request = parse(WaveRequest, bp.current_request.raw_body)
-    return idempotent(
-        bp, f"waves:{admin.sub}", lambda: created(_view(service.create_wave(request, admin=admin.sub)))
-    )
+    return idempotent(bp, admin, lambda: created(_view(service.create_wave(request, admin=admin.sub))))
 
 
 # Later stages add their parts of the record (purchases, payments, surveys) here: registration
@@ -103,7 +101,7 @@ def apply(wave_id: str) -> Response:
         status = participant.status.value
         return created({"participant_id": participant.participant_id, "wave_id": wave_id, "status": status})
 
-    return idempotent(bp, f"applications:{caller.sub}", application)
+    return idempotent(bp, caller, application)
 
 
 @route(bp, "/v1/waves/{wave_id}/selection", methods=["POST"])
@@ -119,20 +117,29 @@ def participant_record(participant_id: str) -> Response:
     participant, trail, exclusions = service.record_for(participant_id, caller)
     return respond(
         participant_view(participant)
-        | {"audit_trail": [_event_view(event) for event in trail], "exclusions": exclusions}
+        | {
+            "audit_trail": [_event_view(event, admin=caller.role == "admin") for event in trail],
+            "exclusions": exclusions,
+        }
     )
 
 
-def _event_view(event: Event) -> dict[str, object]:
-    return {
+def _event_view(event: Event, admin: bool) -> dict[str, object]:
+    """An audit event as its reader may see it: an admin's note is for admins only, and masked."""
+    details = dict(event.details)
+    note = details.pop("note", None)
+    view: dict[str, object] = {
         "at": event.at.isoformat(),
         "actor": event.actor,
         "action": event.action,
         "status_from": event.status_from,
         "status_to": event.status_to,
         "reason": event.reason,
-        "details": event.details,
+        "details": details,
     }
+    if admin and note is not None:
+        view["note"] = scrub(str(note))
+    return view
 
 
 @route(bp, "/v1/imports", methods=["POST"])
@@ -144,7 +151,7 @@ def request_import() -> Response:
         batch, upload_url = imports.request_import(request, caller)
         return created({"import_id": batch.import_id, "upload_url": upload_url, "status": batch.status.value})
 
-    return idempotent(bp, f"imports:{caller.sub}", requested)
+    return idempotent(bp, caller, requested)
 
 
 @route(bp, "/v1/imports/{import_id}", methods=["GET"])

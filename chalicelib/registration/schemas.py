@@ -13,7 +13,6 @@ from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -23,6 +22,7 @@ from pydantic import (
 )
 
 from chalicelib.registration.provinces import is_province
+from chalicelib.validation import Moment, Plain
 
 Education = Literal["NONE", "SD", "SMP", "SMA", "SMK", "D1", "D2", "D3", "D4", "S1", "S2", "S3"]
 EmploymentStatus = Literal["UNEMPLOYED", "LAID_OFF", "FURLOUGHED", "EMPLOYED", "SELF_EMPLOYED"]
@@ -75,8 +75,8 @@ class WaveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     wave_id: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]{0,19}$")
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: Moment
+    closes_at: Moment
     quota: int = Field(gt=0, le=MAX_QUOTA, strict=True)
     province_quotas: Annotated[
         dict[Annotated[str, Field(pattern=r"^\d{2}$")], Annotated[int, Field(ge=0, strict=True)]],
@@ -153,5 +153,5 @@ class ImportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     kind: Literal["registrations", "cohort", "exclusion"]
-    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
+    filename: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$"), Plain]
     province: str | None = Field(default=None, pattern=r"^\d{2}$")

@@ -13,12 +13,21 @@ from typing import Any
 
 from chalicelib import clock, queues
 from chalicelib.auth import PROVINCIAL_ROLES, Caller
-from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound, Throttled, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.registration import rules, selection, store
-from chalicelib.registration.model import Event, Participant, SelectionState, Status, Verification, Wave
+from chalicelib.registration.model import (
+    Account,
+    Event,
+    OfficeRow,
+    Participant,
+    SelectionState,
+    Status,
+    Verification,
+    Wave,
+)
 from chalicelib.registration.schemas import RegistrationRequest, WaveRequest
-from chalicelib.settings import programme
+from chalicelib.settings import programme, settings
 from chalicelib.storage import derived_id, pii_key
 
 
@@ -98,8 +107,10 @@ def programme_today() -> date:
     return clock.now().astimezone(programme().timezone).date()
 
 
-def participant_id_for(account: str) -> str:
+def participant_id_for(account: Account) -> str:
     """One participant per account: the id is derived from the account, never chosen twice."""
+    if isinstance(account, OfficeRow):
+        return str(uuid.UUID(derived_id("OFFICE_ROW", f"{account.import_id}:{account.row}")))
     return str(uuid.UUID(derived_id("ACCOUNT", account)))
 
 
@@ -125,7 +136,7 @@ def check_identity(request: RegistrationRequest, today: date) -> None:
         raise NotEligible(fields={"rule": refused.rule})
 
 
-def _new_participant(request: RegistrationRequest, account: str, channel: str) -> Participant:
+def _new_participant(request: RegistrationRequest, account: Account, channel: str) -> Participant:
     check_identity(request, programme_today())
     canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
     return Participant(
@@ -143,7 +154,7 @@ def _new_participant(request: RegistrationRequest, account: str, channel: str) -
         employment_status=request.employment_status,
         declarations=request.declarations.model_dump(),
         registered_at=clock.now(),
-        registered_by=account,
+        registered_by=str(account),
         channel=channel,
         fingerprint=pii_key("REGISTRATION", canonical),
     )
@@ -171,12 +182,23 @@ def register(request: RegistrationRequest, account: str, channel: str = "ONLINE"
     try:
         store.add_registration(participant)
     except store.Claimed as claimed:
+        existing = claimed.existing
+        if existing is None or existing.fingerprint != participant.fingerprint:
+            _count_refusal(participant.participant_id)
         return _settled(participant, claimed)
     return _settled(participant, None)
 
 
+def _count_refusal(participant_id: str) -> None:
+    """Each refusal tells the caller that a NIK, e-mail or phone is registered: an account may
+    learn that a few times a day (the per-address limit is the API's WAF rule), then hears 429."""
+    if not store.count_refusal(participant_id, programme_today(), settings().registration_refusals_per_day):
+        logger.warning("registrations throttled", extra={"participant_id": participant_id})
+        raise Throttled()
+
+
 def register_many(
-    requests: Sequence[tuple[RegistrationRequest, str]], channel: str
+    requests: Sequence[tuple[RegistrationRequest, Account]], channel: str
 ) -> list[Participant | DomainError]:
     """Register many (request, account) pairs with a few batched requests (see `store.add_registrations`);
     each gets what `register` would have given it, an error included."""
@@ -228,7 +250,7 @@ def participant(participant_id: str) -> Participant:
     return found
 
 
-def own_record(account: str) -> Participant:
+def own_record(account: Account) -> Participant:
     """Read consistently: people act on what they just did (registered, applied, bought), and a
     stale copy would answer NOT_REGISTERED or fail a version check for nothing."""
     found = store.participant(participant_id_for(account), consistent=True)
@@ -310,7 +332,7 @@ def _refuse_application(participant: Participant, wave: Wave, today: date) -> No
         raise NotEligible(fields={"rule": refused.rule})
 
 
-def apply_to_wave(account: str, wave_id: str) -> Participant:
+def apply_to_wave(account: Account, wave_id: str) -> Participant:
     """The account's participant applies to the wave; checked again if their record moved meanwhile."""
     wave = store.wave(wave_id)
     if wave is None:
@@ -321,7 +343,7 @@ def apply_to_wave(account: str, wave_id: str) -> Participant:
         priority = bool(set(participant.cohorts) & set(programme().priority_cohorts))
         event = Event(
             at=clock.now(),
-            actor=account,
+            actor=str(account),
             action="APPLIED",
             status_from=participant.status.value,
             status_to=Status.APPLIED.value,
@@ -338,7 +360,7 @@ def apply_to_wave(account: str, wave_id: str) -> Participant:
     raise Conflict("Data Anda sedang berubah; coba lagi.", code="CONCURRENT_UPDATE")
 
 
-def applied_through(account: str, wave_id: str) -> bool:
+def applied_through(account: Account, wave_id: str) -> bool:
     """Whether the account's participant stands applied to the wave by that account's own request.
 
     An office import's row is its own account: run again after a crash, the row meets the
@@ -349,7 +371,7 @@ def applied_through(account: str, wave_id: str) -> bool:
     if found is None or found.status is not Status.APPLIED or found.wave_id != wave_id:
         return False
     return any(
-        event.action == "APPLIED" and event.actor == account and event.details.get("wave_id") == wave_id
+        event.action == "APPLIED" and event.actor == str(account) and event.details.get("wave_id") == wave_id
         for event in store.events(found.participant_id)
     )
 

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -46,6 +46,7 @@ from chalicelib.storage import (
     condition_failed,
     connection,
     pii_key,
+    transaction,
 )
 
 # All waves share one partition: there are a handful a year, and listing them is one query.
@@ -373,6 +374,31 @@ def add_registration(participant: Participant) -> None:
         if "ACCOUNT" in kinds and reasons[0] is not None and reasons[0].raw_item:
             existing = _participant(_ProfileRecord.from_raw_data(reasons[0].raw_item))
         raise Claimed(kinds, existing) from error
+
+
+class _RefusalsRecord(JobItem):
+    refusals = NumberAttribute()
+    expires_at = NumberAttribute()
+
+
+def count_refusal(participant_id: str, day: date, cap: int) -> bool:
+    """Count one refused registration of the account whose participant would be `participant_id`
+    on `day`; False, counting nothing, once `cap` are counted. Counters expire after two days."""
+    expiry = datetime.combine(day + timedelta(days=2), datetime.min.time(), UTC)
+    record = _RefusalsRecord(f"REFUSALS#{participant_id}", day.isoformat())
+    try:
+        record.update(
+            actions=[
+                _RefusalsRecord.refusals.add(1),
+                _RefusalsRecord.expires_at.set(int(expiry.timestamp())),
+            ],
+            condition=_RefusalsRecord.refusals.does_not_exist() | (_RefusalsRecord.refusals < cap),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 # A transaction holds at most 100 items: 25 registrations of four items each.
@@ -999,6 +1025,7 @@ class _ImportRecord(JobItem):
     filename = UnicodeAttribute()
     requested_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
     status = UnicodeAttribute()
     counts = JSONAttribute(default=dict)
     codes = JSONAttribute(default=dict)
@@ -1013,6 +1040,14 @@ class _ImportRecord(JobItem):
     upload_version = UnicodeAttribute(null=True)
 
 
+# Imports not yet DONE or REJECTED, one marker each, so that the watchdog reads them alone.
+_ACTIVE_IMPORTS = "IMPORTS#ACTIVE"
+
+
+class _ActiveImportRecord(JobItem):
+    pass
+
+
 def add_import(batch: Import) -> None:
     save_import(batch)
 
@@ -1022,7 +1057,11 @@ class StaleImport(Exception):
 
 
 def save_import(batch: Import) -> Import:
-    """Store the import's new state if nobody else moved it since it was read; raises otherwise."""
+    """Store the import's new state if nobody else moved it since it was read; raises otherwise.
+
+    The first save marks the import active and the save that finishes it takes the mark away,
+    in the same transaction as the state.
+    """
     saved = replace(batch, version=batch.version + 1)
     record = _ImportRecord(
         f"IMPORT#{batch.import_id}",
@@ -1032,6 +1071,7 @@ def save_import(batch: Import) -> Import:
         filename=batch.filename,
         requested_by=batch.requested_by,
         created_at=batch.created_at,
+        updated_at=batch.updated_at or batch.created_at,
         status=batch.status.value,
         counts=dict(batch.counts),
         codes=dict(batch.codes),
@@ -1046,15 +1086,37 @@ def save_import(batch: Import) -> Import:
         upload_version=batch.upload_version,
     )
     first = batch.version == 0
+    condition = _ImportRecord.pk.does_not_exist() if first else _ImportRecord.version == batch.version
+    marker = _ActiveImportRecord(_ACTIVE_IMPORTS, batch.import_id)
+    finished = batch.status in (ImportStatus.DONE, ImportStatus.REJECTED)
     try:
-        record.save(
-            condition=_ImportRecord.pk.does_not_exist() if first else _ImportRecord.version == batch.version
-        )
+        if not (first or finished):
+            record.save(condition=condition)
+            return saved
+        with transaction() as writes:
+            writes.save(record, condition=condition)
+            if finished:
+                writes.delete(marker)
+            else:
+                writes.save(marker)
     except PutError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise StaleImport(batch.import_id) from error
         raise
+    except TransactWriteError as error:
+        if condition_failed(error):
+            raise StaleImport(batch.import_id) from error
+        raise
     return saved
+
+
+def active_imports() -> list[str]:
+    """The ids of the imports that are neither DONE nor REJECTED (and, briefly, of some just finished)."""
+    return [record.sk for record in _ActiveImportRecord.query(_ACTIVE_IMPORTS, consistent_read=True)]
+
+
+def forget_active_import(import_id: str) -> None:
+    _ActiveImportRecord(_ACTIVE_IMPORTS, import_id).delete()
 
 
 def import_batch(import_id: str) -> Import | None:
@@ -1071,6 +1133,7 @@ def import_batch(import_id: str) -> Import | None:
         filename=record.filename,
         requested_by=record.requested_by,
         created_at=record.created_at,
+        updated_at=record.updated_at,
         status=ImportStatus(record.status),
         counts={name: int(count) for name, count in record.counts.items()},
         codes={code: int(count) for code, count in record.codes.items()},

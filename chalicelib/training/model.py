@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -46,3 +46,16 @@ class Purchase:
     stars: int | None = None
     review: str | None = None
     rated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SweepCheckpoint:
+    """How far a sweep (`DEADLINE` or `EXPIRY`) has come through one wave's due days: the days
+    swept whole, and the shard and page of the day it is on."""
+
+    kind: str
+    wave_id: str
+    swept: frozenset[date] = frozenset()
+    day: date | None = None
+    shard: int = 0
+    start_key: str | None = None

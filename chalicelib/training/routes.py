@@ -117,10 +117,10 @@ def buy() -> Response:
 
     def purchase() -> Response:
         key = bp.current_request.headers.get("idempotency-key")
-        bought, balance = service.buy(caller.sub, request.course_id, request_key=key)
+        bought, balance = service.buy(caller.sub, request.course_id, request.price, request_key=key)
         return created(purchase_view(bought) | {"balance": balance})
 
-    return idempotent(bp, f"purchase:{caller.sub}", purchase)
+    return idempotent(bp, caller, purchase)
 
 
 @route(bp, "/v1/platform/completions", methods=["POST"])
@@ -153,6 +153,7 @@ def revoke(participant_id: str) -> Response:
 
     def revocation() -> Response:
         key = bp.current_request.headers.get("idempotency-key")
-        return respond(participant_view(service.revoke(participant_id, admin.sub, request.reason, key)))
+        revoked = service.revoke(participant_id, admin.sub, request.reason, request.note, key)
+        return respond(participant_view(revoked))
 
-    return idempotent(bp, f"revocation:{admin.sub}", revocation)
+    return idempotent(bp, admin, revocation)

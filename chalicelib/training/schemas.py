@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from chalicelib.validation import Moment, Plain
 
 COURSE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # The whole training balance: no course may cost more than a participant can ever hold.
 MAX_PRICE = 1_000_000
 MAX_HOURS = 1_000
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _text(max_length: int, min_length: int = 1) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+Text = Annotated[str, _text(200), Plain]
 
 
 class CourseRequest(BaseModel):
@@ -19,34 +26,65 @@ class CourseRequest(BaseModel):
 
     title: Text
     institution: Text
-    category: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=60)]
+    category: Annotated[str, _text(60, min_length=2), Plain]
     price: int = Field(gt=0, le=MAX_PRICE, strict=True)
     hours: int = Field(gt=0, le=MAX_HOURS, strict=True)
     active: bool = Field(default=True, strict=True)
 
 
 class PurchaseRequest(BaseModel):
+    """`price` is the price the participant was shown: a course whose price has changed since is
+    not bought at the new one (`PRICE_CHANGED`)."""
+
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     course_id: str = Field(pattern=COURSE_ID)
+    price: int = Field(gt=0, le=MAX_PRICE, strict=True)
 
 
 class CompletionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     purchase_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    completed_at: AwareDatetime
-    certificate_no: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    completed_at: Moment
+    certificate_no: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Plain
+    ]
 
 
 class RatingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     stars: int = Field(ge=1, le=5, strict=True)
-    review: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    review: Annotated[str, _text(1000, min_length=0), Plain] | None = None
+
+
+# Why an admin revokes someone (DESIGN.md: "found ineligible or fraudulent after selection").
+# A code from this list, never free text: reasons are shown to the province's offices and Pemda
+# and to the person, and free text would carry whatever an admin typed, NIKs and phones included.
+RevocationReason = Literal[
+    "UNDER_AGE",
+    "STUDENT",
+    "CIVIL_SERVANT",
+    "MILITARY_POLICE",
+    "VILLAGE_OFFICIAL",
+    "LEGISLATOR",
+    "SOE_EXECUTIVE",
+    "OTHER_SOCIAL_AID",
+    "IDENTITY_MISMATCH",
+    "DUPLICATE_PERSON",
+    "FRAUD",
+    "DECEASED",
+    "WITHDRAWN",
+]
 
 
 class RevocationRequest(BaseModel):
+    """`note` says more, for admins only: it is masked when shown and never logged."""
+
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: RevocationReason
+    note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Plain] | None
+    ) = None

@@ -6,7 +6,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import clock
@@ -104,6 +105,11 @@ class PurchaseDeadlinePassed(Conflict):
     message = "Batas waktu pembelian pelatihan pertama Anda telah lewat."
 
 
+class PriceChanged(Conflict):
+    code = "PRICE_CHANGED"
+    message = "Harga pelatihan ini sudah berubah; periksa harga barunya sebelum membeli."
+
+
 class AlreadyPurchased(Conflict):
     code = "ALREADY_PURCHASED"
     message = "Anda sudah membeli pelatihan ini."
@@ -132,22 +138,32 @@ def _purchase_id(participant_id: str, course_id: str, request_key: str | None) -
     return derived_id("PURCHASE", f"{participant_id}:{course_id}:{request_key}")
 
 
-def buy(account: str, course_id: str, request_key: str | None = None) -> tuple[Purchase, int]:
-    """Buy the course with the account's balance; returns the purchase and the balance left.
+def _refuse_course(course: Course, shown_price: int) -> None:
+    if not course.active:
+        raise CourseInactive()
+    if course.price != shown_price:
+        raise PriceChanged()
+
+
+def buy(
+    account: str, course_id: str, shown_price: int, request_key: str | None = None
+) -> tuple[Purchase, int]:
+    """Buy the course at the price the participant was shown; returns the purchase and the balance
+    left. The price is checked again inside the purchase's transaction: a platform that changes
+    it meanwhile never makes anyone pay what they did not see.
 
     A request sent again with its `request_key` after its purchase was written returns that
     purchase: its first answer may have been lost after the write (a failed read, a timeout),
     and the client was told to try again.
     """
-    course = find_course(course_id)
-    if not course.active:
-        raise CourseInactive()
     for _ in range(_ATTEMPTS):
         participant = registration.own_record(account)
         purchase_id = _purchase_id(participant.participant_id, course_id, request_key)
         made = store.purchase(purchase_id, consistent=True) if request_key is not None else None
         if made is not None:
             return made, participant.balance or 0
+        course = find_course(course_id)
+        _refuse_course(course, shown_price)
         _refuse_purchase(participant, course)
         now = clock.now()
         purchase = Purchase(
@@ -296,8 +312,11 @@ class AlreadyRevoked(Conflict):
     message = "Kepesertaan ini sudah dicabut."
 
 
-def revoke(participant_id: str, actor: str, reason: str, request_key: str | None = None) -> Participant:
-    """Revoke a participant (an admin's decision, or the sweep's): see `store.revoke`.
+def revoke(
+    participant_id: str, actor: str, reason: str, note: str | None = None, request_key: str | None = None
+) -> Participant:
+    """Revoke a participant (an admin's decision, or the sweep's) for `reason`, a code; `note` is an
+    admin's words, kept in the audit trail for admins: see `store.revoke`.
 
     A request sent again with its `request_key` (Idempotency-Key) after it revoked them gets the
     record, not ALREADY_REVOKED: its first answer may have been lost after the write.
@@ -305,23 +324,30 @@ def revoke(participant_id: str, actor: str, reason: str, request_key: str | None
     for _ in range(_ATTEMPTS):
         participant = registration.participant(participant_id)
         if participant.status is Status.REVOKED:
-            if request_key is not None and _revoked_as_asked(participant_id, actor, reason):
+            if request_key is not None and _revoked_as_asked(participant_id, actor, reason, note):
                 return participant
             raise AlreadyRevoked()
         try:
-            _revoke(participant, actor, reason)
+            _revoke(participant, actor, reason, note)
         except store.Superseded:
             continue
         return registration.participant(participant_id)
     raise _concurrent_update()
 
 
-def _revoked_as_asked(participant_id: str, actor: str, reason: str) -> bool:
+def _revoked_as_asked(participant_id: str, actor: str, reason: str, note: str | None) -> bool:
     revocations = [event for event in registration_store.events(participant_id) if event.action == "REVOKED"]
-    return bool(revocations) and (revocations[-1].actor, revocations[-1].reason) == (actor, reason)
+    return bool(revocations) and (
+        revocations[-1].actor,
+        revocations[-1].reason,
+        revocations[-1].details.get("note"),
+    ) == (actor, reason, note)
 
 
-def _revoke(participant: Participant, actor: str, reason: str) -> None:
+def _revoke(participant: Participant, actor: str, reason: str, note: str | None = None) -> None:
+    details: dict[str, str | int] = {"returned_balance": participant.balance or 0}
+    if note:
+        details["note"] = note
     event = Event(
         at=clock.now(),
         actor=actor,
@@ -329,11 +355,13 @@ def _revoke(participant: Participant, actor: str, reason: str) -> None:
         status_from=participant.status.value,
         status_to=Status.REVOKED.value,
         reason=reason,
-        details={"returned_balance": participant.balance or 0},
+        details=details,
     )
     store.revoke(participant, reason, event)
-    # An admin's reason is free text that may name the person: the audit trail keeps it, logs do not.
-    logger.info("revoked", extra={"participant_id": participant.participant_id, "actor": actor})
+    # An admin's note is free text that may name the person: the audit trail keeps it, logs do not.
+    logger.info(
+        "revoked", extra={"participant_id": participant.participant_id, "actor": actor, "reason": reason}
+    )
 
 
 NO_PURCHASE = "NO_PURCHASE_BY_DEADLINE"
@@ -383,46 +411,44 @@ def _expire_if_due(participant: Participant) -> bool:
 PAGE = 200
 
 
-def _due_days(kind: str) -> list[date]:
-    """The days anyone can fall due on, as each wave's selection recorded them under its own rules."""
-    return sorted(
-        {
-            day
-            for wave in registration.list_waves()
-            for day in (wave.deadline_days if kind == "DEADLINE" else wave.expiry_days)
-        }
-    )
-
-
 def _sweep(kind: str, act: Callable[[Participant], bool], has_time: Callable[[], bool]) -> dict[str, Any]:
-    """Walk the due index on the days that are over and can hold anyone, shard by shard, page by page.
+    """Walk the due index on the days that are over and can hold anyone, wave by wave, shard by
+    shard, page by page.
 
-    Only due participants are read: everyone else waits under a later day. The checkpoint
-    (day, shard, page) is saved after every page, and acting on a participant takes them out of
-    the index in the same transaction, so a run killed anywhere resumes without repeating
-    anything, and an act that is repeated anyway is refused by its condition.
+    Each wave's selection recorded the days its people fall due on (`Wave.deadline_days`), and
+    each wave keeps its own checkpoint: the days swept, and the shard and page of the day being
+    swept. So no day that holds due people is skipped, whatever the clock did: a wave selected
+    after the local clock was moved back has days of its own to sweep, however far the others
+    have come. Only due participants are read: everyone else waits under a later day. The
+    checkpoint is saved after every page, and acting on a participant takes them out of the index
+    in the same transaction, so a run killed anywhere resumes without repeating anything, and an
+    act that is repeated anyway is refused by its condition.
     """
-    saved = store.sweep_checkpoint(kind)
-    start, shard, start_key = (
-        (date.fromisoformat(saved[0]), saved[1], saved[2]) if saved else (date.min, 0, None)
-    )
     today = registration.programme_today()
     read = acted = 0
-    for day in (day for day in _due_days(kind) if start <= day < today):
-        if day != start:
-            shard, start_key = 0, None
-        while shard < registration_store.DEADLINE_SHARDS:
-            if not has_time():
-                return {"job": kind, "read": read, "acted": acted, "more": True}
-            page, start_key = registration_store.due_participants(
-                registration_store.due_partition(kind, day, shard), start_key, PAGE
+    for wave in registration.list_waves():
+        wave_days = wave.deadline_days if kind == "DEADLINE" else wave.expiry_days
+        checkpoint = store.sweep_checkpoint(kind, wave.wave_id)
+        for day in sorted(day for day in wave_days if day < today and day not in checkpoint.swept):
+            shard, start_key = (
+                (checkpoint.shard, checkpoint.start_key) if checkpoint.day == day else (0, None)
             )
-            read += len(page)
-            acted += sum(act(participant) for participant in page)
-            if start_key is None:
-                shard += 1
-            store.save_sweep_checkpoint(kind, day.isoformat(), shard, start_key)
-        store.save_sweep_checkpoint(kind, (day + timedelta(days=1)).isoformat(), 0, None)
+            while shard < registration_store.DEADLINE_SHARDS:
+                if not has_time():
+                    return {"job": kind, "read": read, "acted": acted, "more": True}
+                page, start_key = registration_store.due_participants(
+                    registration_store.due_partition(kind, day, shard), start_key, PAGE
+                )
+                read += len(page)
+                acted += sum(act(participant) for participant in page)
+                if start_key is None:
+                    shard += 1
+                checkpoint = replace(checkpoint, day=day, shard=shard, start_key=start_key)
+                store.save_sweep_checkpoint(checkpoint)
+            checkpoint = replace(
+                checkpoint, swept=checkpoint.swept | {day}, day=None, shard=0, start_key=None
+            )
+            store.save_sweep_checkpoint(checkpoint)
     return {"job": kind, "read": read, "acted": acted}
 
 

@@ -8,9 +8,15 @@ event and the province's figures, so no money moves without its trace and none m
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -20,7 +26,7 @@ from chalicelib import stats
 from chalicelib.registration import store as registration
 from chalicelib.registration.model import Event, Participant, Status
 from chalicelib.storage import CatalogueItem, JobItem, ParticipantItem, condition_failed, transaction
-from chalicelib.training.model import Course, Purchase, PurchaseStatus
+from chalicelib.training.model import Course, Purchase, PurchaseStatus, SweepCheckpoint
 
 CATALOGUE = "CATALOGUE"
 
@@ -205,7 +211,8 @@ def add_purchase(participant: Participant, purchase: Purchase, event: Event) -> 
     """Debit the balance and record the purchase, all or nothing.
 
     The debit's condition (`balance >= price`, a spending stage) is checked by DynamoDB inside the
-    transaction, so concurrent purchases can never take the balance below zero, whatever they read.
+    transaction, so concurrent purchases can never take the balance below zero, whatever they read;
+    so is the course's, on sale at the purchase's price, whatever its platform changes meanwhile.
     """
     first = participant.status is Status.SELECTED
     actions: list[Action] = [_BalanceRecord.balance.add(-purchase.price), _BalanceRecord.version.add(1)]
@@ -257,6 +264,13 @@ def add_purchase(participant: Participant, purchase: Purchase, event: Event) -> 
             )
             writes.save(record, condition=_PurchaseRecord.pk.does_not_exist())
             writes.save(ownership, condition=_OwnershipRecord.pk.does_not_exist())
+            # The course as the participant saw it: on sale, at the price they were shown.
+            writes.condition_check(
+                _CourseRecord,
+                _course_key(purchase.course_id),
+                "COURSE",
+                condition=(_CourseRecord.price == purchase.price) & (_CourseRecord.active == True),  # noqa: E712
+            )
             writes.save(registration.event_item(participant.participant_id, event))
             stats.add_in(
                 writes,
@@ -472,19 +486,35 @@ def _give_back(
 
 
 class _SweepRecord(JobItem):
-    next_day = UnicodeAttribute()
+    swept = JSONAttribute(default=list)
+    day = UnicodeAttribute(null=True)
     shard = NumberAttribute()
     start_key = UnicodeAttribute(null=True)
 
 
-def sweep_checkpoint(kind: str) -> tuple[str, int, str | None] | None:
-    """Where the `kind` sweep stands: the first programme day not yet swept, its shard and page."""
+def sweep_checkpoint(kind: str, wave_id: str) -> SweepCheckpoint:
+    """Where the `kind` sweep stands on the wave's days, read consistently: each hourly run resumes
+    where the last one saved, and a stale copy would sweep its pages again."""
     try:
-        record = _SweepRecord.get(f"SWEEP#{kind}", "STATE", consistent_read=True)
+        record = _SweepRecord.get(f"SWEEP#{kind}", wave_id, consistent_read=True)
     except _SweepRecord.DoesNotExist:
-        return None
-    return record.next_day, int(record.shard), record.start_key
+        return SweepCheckpoint(kind, wave_id)
+    return SweepCheckpoint(
+        kind=kind,
+        wave_id=wave_id,
+        swept=frozenset(date.fromisoformat(day) for day in record.swept),
+        day=date.fromisoformat(record.day) if record.day else None,
+        shard=int(record.shard),
+        start_key=record.start_key,
+    )
 
 
-def save_sweep_checkpoint(kind: str, next_day: str, shard: int, start_key: str | None) -> None:
-    _SweepRecord(f"SWEEP#{kind}", "STATE", next_day=next_day, shard=shard, start_key=start_key).save()
+def save_sweep_checkpoint(checkpoint: SweepCheckpoint) -> None:
+    _SweepRecord(
+        f"SWEEP#{checkpoint.kind}",
+        checkpoint.wave_id,
+        swept=sorted(day.isoformat() for day in checkpoint.swept),
+        day=checkpoint.day.isoformat() if checkpoint.day else None,
+        shard=checkpoint.shard,
+        start_key=checkpoint.start_key,
+    ).save()

@@ -105,9 +105,9 @@ def _apply(step: Step, accounts: list[str]) -> None:
     account = accounts[person]
     participant_id = registration.participant_id_for(account)
     if action == "buy":
-        training.buy(account, course_id)
+        training.buy(account, course_id, PRICES[course_id])
     elif action == "revoke":
-        training.revoke(participant_id, "admin-1", "pemeriksaan acak")
+        training.revoke(participant_id, "admin-1", "FRAUD", "pemeriksaan acak")
     else:
         bought = [
             purchase for purchase in training.purchases_of(participant_id) if purchase.course_id == course_id

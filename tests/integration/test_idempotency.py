@@ -9,6 +9,7 @@ import pytest
 from chalice.app import Blueprint, Chalice, Response
 from chalice.test import Client
 
+from chalicelib.auth import Caller
 from chalicelib.http import created, idempotent, route
 from tests.conftest import body
 
@@ -39,7 +40,7 @@ def payments(aws: None, counter: Counter) -> Iterator[Client]:
                 counter.release.wait(5)
             return created({"payment_id": f"pay-{counter.runs}"})
 
-        return idempotent(bp, "pay:tester", work)
+        return idempotent(bp, Caller(sub="tester", role="partner", partner_id="BNI"), work)
 
     app = Chalice(app_name="payments")
     app.register_blueprint(bp)

@@ -592,7 +592,7 @@ def test_a_row_whose_person_applied_elsewhere_in_between_reports_it(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, open_wave: str
 ) -> None:
     from chalicelib import clock
-    from chalicelib.registration import imports, service, store
+    from chalicelib.registration import import_rows, imports, service, store
     from chalicelib.registration.model import Event
 
     import_id = upload(client, auth, f"{HEADER},wave_id\n{ROW},{open_wave}\n".encode())
@@ -600,7 +600,7 @@ def test_a_row_whose_person_applied_elsewhere_in_between_reports_it(
     with pytest.raises(KeyboardInterrupt):
         notify(client, import_id)
     monkeypatch.undo()
-    participant = store.participant(service.participant_id_for(f"office:{import_id}:1"))
+    participant = store.participant(service.participant_id_for(import_rows.row_account(import_id, 1)))
     wave = store.wave(open_wave)
     assert participant is not None and wave is not None
     elsewhere = Event(

@@ -94,6 +94,7 @@ def test_every_queue_has_a_dead_letter_queue_with_an_alarm(packaged: dict[str, A
     alarmed = {
         alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for alarm in _of_type(packaged, "AWS::CloudWatch::Alarm").values()
+        if "Fn::GetAtt" in alarm["Properties"]["Dimensions"][0]["Value"]
     }
     working = {name: queue for name, queue in queues.items() if not name.endswith("DeadLetterQueue")}
     assert working
@@ -102,6 +103,28 @@ def test_every_queue_has_a_dead_letter_queue_with_an_alarm(packaged: dict[str, A
         assert dead_letters == f"{name.removesuffix('Queue')}DeadLetterQueue"
         assert dead_letters in queues
         assert dead_letters in alarmed
+
+
+def test_registration_attempts_per_address_are_capped_by_a_firewall_on_the_api(
+    packaged: dict[str, Any],
+) -> None:
+    """The app caps refusals per account; an address making accounts by the thousand meets WAF."""
+    (firewall,) = _of_type(packaged, "AWS::WAFv2::WebACL").values()
+    (rule,) = firewall["Properties"]["Rules"]
+    limit = rule["Statement"]["RateBasedStatement"]
+    assert (limit["AggregateKeyType"], limit["Limit"]) == ("IP", {"Ref": "RegistrationsPerAddress"})
+    assert limit["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/v1/registrations"
+    blocked = rule["Action"]["Block"]["CustomResponse"]
+    body = firewall["Properties"]["CustomResponseBodies"][blocked["CustomResponseBodyKey"]]
+    assert (blocked["ResponseCode"], json.loads(body["Content"])["error"]["code"]) == (429, "THROTTLED")
+    (association,) = _of_type(packaged, "AWS::WAFv2::WebACLAssociation").values()
+    assert "${RestAPI}/stages/api" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+
+
+def test_a_stalled_import_raises_an_alarm(packaged: dict[str, Any]) -> None:
+    alarms = _of_type(packaged, "AWS::CloudWatch::Alarm").values()
+    stalled = [alarm for alarm in alarms if alarm["Properties"].get("MetricName") == "ImportsStalled"]
+    assert stalled and stalled[0]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
 
 
 def test_functions_learn_the_real_resource_names_from_the_template(packaged: dict[str, Any]) -> None:

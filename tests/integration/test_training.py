@@ -41,9 +41,19 @@ def publish(
     )
 
 
-def buy(client: Client, auth: TokenFactory, account: str, course_id: str, key: str | None = None) -> Any:
+def buy(
+    client: Client,
+    auth: TokenFactory,
+    account: str,
+    course_id: str,
+    key: str | None = None,
+    price: int = 400_000,
+) -> Any:
+    """Buy at the price the participant was shown (`COURSE`'s, unless a test says otherwise)."""
     headers = auth("participant", sub=account) | ({"Idempotency-Key": key} if key else {})
-    return client.http.post("/v1/purchases", headers=headers, body=body({"course_id": course_id}))
+    return client.http.post(
+        "/v1/purchases", headers=headers, body=body({"course_id": course_id, "price": price})
+    )
 
 
 def complete(client: Client, auth: TokenFactory, purchase_id: str, at: str = "2021-06-10T10:00:00+07:00",
@@ -248,7 +258,7 @@ def test_purchases_are_refused_with_the_contract_codes(
     client.http.post(
         f"/v1/participants/{participant_id}/revocation",
         headers=auth("admin"),
-        body=body({"reason": "data palsu"}),
+        body=body({"reason": "FRAUD", "note": "data palsu"}),
     )
     assert error_of(buy(client, auth, market[1], "C1")) == (409, "REVOKED")
     bad = client.http.post(
@@ -341,10 +351,14 @@ def test_an_admin_revokes_with_a_reason_once(client: Client, auth: TokenFactory,
     buy(client, auth, market[0], "C1")
     participant_id = service.participant_id_for(market[0])
     path = f"/v1/participants/{participant_id}/revocation"
-    revoked = client.http.post(path, headers=auth("admin"), body=body({"reason": "terbukti ASN"}))
+    revoked = client.http.post(
+        path, headers=auth("admin"), body=body({"reason": "CIVIL_SERVANT", "note": "terbukti ASN"})
+    )
     assert (revoked.status_code, revoked.json_body["status"]) == (200, "REVOKED")
-    assert revoked.json_body["revocation_reason"] == "terbukti ASN"
-    again = client.http.post(path, headers=auth("admin"), body=body({"reason": "terbukti ASN"}))
+    assert revoked.json_body["revocation_reason"] == "CIVIL_SERVANT"
+    again = client.http.post(
+        path, headers=auth("admin"), body=body({"reason": "CIVIL_SERVANT", "note": "terbukti ASN"})
+    )
     assert error_of(again) == (409, "ALREADY_REVOKED")
     assert (
         client.http.post(
@@ -454,7 +468,7 @@ def test_a_revocation_whose_answer_was_lost_after_its_write_is_answered_on_the_r
     path = f"/v1/participants/{participant_id}/revocation"
     second_read_fails(monkeypatch, registration, "participant")
     headers = auth("admin") | {"Idempotency-Key": "revoke-1"}
-    reason = body({"reason": "terbukti ASN"})
+    reason = body({"reason": "CIVIL_SERVANT", "note": "terbukti ASN"})
     assert client.http.post(path, headers=headers, body=reason).status_code == 500
     retried = client.http.post(path, headers=headers, body=reason)
     assert (retried.status_code, retried.json_body["status"]) == (200, "REVOKED")
@@ -468,7 +482,9 @@ def test_revocation_reads_the_participant_consistently(
     """Its answer is built from the record it just wrote, and replayed to retries for a day."""
     participant_id = service.participant_id_for(market[0])
     path = f"/v1/participants/{participant_id}/revocation"
-    response = client.http.post(path, headers=auth("admin"), body=body({"reason": "data palsu"}))
+    response = client.http.post(
+        path, headers=auth("admin"), body=body({"reason": "FRAUD", "note": "data palsu"})
+    )
     assert response.status_code == 200, response.json_body
     gets = [read for read in reads_of(dynamodb_reads, f"P#{participant_id}") if "Key" in read]
     assert gets and all(read.get("ConsistentRead") for read in gets)
@@ -534,7 +550,7 @@ def test_an_idempotency_key_reused_for_another_participant_is_refused(
 ) -> None:
     first, second = (service.participant_id_for(account) for account in market[:2])
     headers = auth("admin") | {"Idempotency-Key": "revoke-batch-7"}
-    reason = body({"reason": "terbukti ASN"})
+    reason = body({"reason": "CIVIL_SERVANT", "note": "terbukti ASN"})
     assert (
         client.http.post(f"/v1/participants/{first}/revocation", headers=headers, body=reason).status_code
         == 200
@@ -594,7 +610,7 @@ def test_each_sweep_run_reads_where_the_last_one_stopped_consistently(
 def test_an_admins_reason_stays_out_of_the_logs(
     client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The reason is free text: an admin may well write who and why, and the audit trail keeps it."""
+    """The note is free text: an admin may well write who and why, and the audit trail keeps it."""
     import io
     import logging
 
@@ -604,9 +620,11 @@ def test_an_admins_reason_stays_out_of_the_logs(
     monkeypatch.setattr(logger.registered_handler, "stream", written)
     assert logger.log_level <= logging.INFO
     participant_id = service.participant_id_for(market[0])
-    reason = "Siti Rahayu, NIK 3171 2345 0190 0001, HP 0812-3456-7890"
+    note = "Siti Rahayu, NIK 3171 2345 0190 0001, HP 0812-3456-7890"
     revoked = client.http.post(
-        f"/v1/participants/{participant_id}/revocation", headers=auth("admin"), body=body({"reason": reason})
+        f"/v1/participants/{participant_id}/revocation",
+        headers=auth("admin"),
+        body=body({"reason": "FRAUD", "note": note}),
     )
     assert revoked.status_code == 200
     assert '"message":"revoked"' in written.getvalue()
