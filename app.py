@@ -2,8 +2,8 @@
 
 from chalice.app import Chalice, ConvertToMiddleware
 
-from chalicelib.http import contract_errors
-from chalicelib.observability import logger
+from chalicelib.core.http import contract_errors
+from chalicelib.core.observability import logger
 from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
 from chalicelib.reports.routes import bp as reports

@@ -90,7 +90,7 @@ def run_handler(stub: Any, source: Path) -> tuple[float, dict[str, int], int]:
     from chalice.local import LambdaContext
 
     from app import app
-    from chalicelib.auth import Caller
+    from chalicelib.core.auth import Caller
     from chalicelib.registration import imports, store
     from chalicelib.registration.schemas import ImportRequest
 

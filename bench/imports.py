@@ -55,7 +55,7 @@ def run_import(data: bytes, kills: set[int]) -> tuple[dict[str, int], list[str],
             Bucket=os.environ["UPLOAD_BUCKET"],
             CreateBucketConfiguration={"LocationConstraint": "ap-southeast-3"},
         )
-        from chalicelib.auth import Caller
+        from chalicelib.core.auth import Caller
         from chalicelib.registration import imports, store
         from chalicelib.registration.schemas import ImportRequest
 

@@ -208,7 +208,7 @@ def _sample(
 def run(sizes: list[int], samples: int, large_unpatched_samples: int) -> tuple[list[Row], list[str]]:
     """One server per (patch, size), each seeded with the first `size` of the same people."""
     seed.configure_environment(seed.DEFAULT_ENDPOINT, STAGE)
-    from chalicelib.settings import settings
+    from chalicelib.core.settings import settings
 
     tables = seed.Tables(settings().table_name("participants"), settings().table_name("guards"))
     people = seed.generate(None, seed=0, as_of=AS_OF)

@@ -20,11 +20,11 @@ from datetime import UTC, date, datetime
 os.environ.setdefault("STAGE", "local")
 os.environ.setdefault("HASH_KEY", "bench")
 
+from chalicelib.core.settings import programme
 from chalicelib.registration import selection
 from chalicelib.registration.model import Participant, Status, Verification, Wave
 from chalicelib.registration.provinces import province_names
 from chalicelib.registration.service import rank_in
-from chalicelib.settings import programme
 from tests.fakes import InMemorySelectionStore
 
 

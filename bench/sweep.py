@@ -142,7 +142,8 @@ def revoked_ids() -> set[str]:
 
 
 def run(selected: int, due: int, kills: int) -> None:
-    from chalicelib import clock, stats
+    from chalicelib.core import clock
+    from chalicelib.core import counters as stats
     from chalicelib.training import service
 
     with mock_aws():

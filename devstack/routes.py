@@ -15,7 +15,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Chalice, Response
 
-from chalicelib import clock
+from chalicelib.core import clock
 from devstack.declarations import CONTRACT_JOBS, Declarations, job_function_names
 from devstack.issuer import LocalIssuer
 from devstack.jobs import Runtime

@@ -4,7 +4,7 @@ Usage: `python -m devstack.seed --participants N [--endpoint URL] [--stage local
 
 Each participant is what registration leaves behind: a profile in the participants table and
 one guard item per unique personal value (NIK, e-mail, phone, account subject) in the guards
-table, keyed by `chalicelib.storage.pii_key` exactly as the app keys them, so a registration
+table, keyed by `chalicelib.core.storage.pii_key` exactly as the app keys them, so a registration
 attempted against seeded data collides where it should. Items go in by BatchWriteItem (25 a
 request, from a few threads): writing them one by one through the API would take hours at
 the sizes the local stack must be tried at.
@@ -185,11 +185,11 @@ def registration(participant: Participant) -> Any:
     a local token for `seed-<seed>-<i>` is that participant's own. Seeded people are already
     NIK-verified: a loaded stack is one whose registry checks are done, not 100,000 lookups due.
     """
+    from chalicelib.core.settings import programme
+    from chalicelib.core.storage import pii_key
     from chalicelib.registration.model import Participant as Registered
     from chalicelib.registration.model import Verification
     from chalicelib.registration.service import participant_id_for
-    from chalicelib.settings import programme
-    from chalicelib.storage import pii_key
 
     return Registered(
         participant_id=participant_id_for(participant.account_subject),
@@ -330,7 +330,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     arguments = _arguments(argv)
     configure_environment(arguments.endpoint, arguments.stage)
-    from chalicelib.settings import settings
+    from chalicelib.core.settings import settings
 
     tables = Tables(
         participants=settings().table_name("participants"), guards=settings().table_name("guards")

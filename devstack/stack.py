@@ -27,8 +27,8 @@ from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import LocalDevServer, ThreadedHTTPServer, create_local_server
 
-from chalicelib import clock
-from chalicelib.settings import Settings
+from chalicelib.core import clock
+from chalicelib.core.settings import Settings
 from devstack import catalogue, gateway, infra, lock
 from devstack.activity import Activity
 from devstack.declarations import Declarations

@@ -139,7 +139,7 @@ def drain(client: Client) -> int:
 @pytest.fixture
 def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     """Change settings for one test as the environment would: `configure(REGISTRY_URL=...)`."""
-    from chalicelib.settings import settings
+    from chalicelib.core.settings import settings
 
     def apply(**variables: str) -> None:
         for name, value in variables.items():

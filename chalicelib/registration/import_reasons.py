@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.errors import DomainError
+from chalicelib.core.errors import DomainError
 
 _AS_TEXT = (
     "Format kolom nik dan kk_number sebagai Teks, tempel atau ketik ulang nomornya dari sumber aslinya, "

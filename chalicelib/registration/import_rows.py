@@ -8,14 +8,14 @@ from typing import NamedTuple
 
 from pydantic import ValidationError
 
-from chalicelib import clock
-from chalicelib.errors import DomainError
+from chalicelib.core import clock
+from chalicelib.core.errors import DomainError
+from chalicelib.core.settings import programme
+from chalicelib.core.validation import field_problems
 from chalicelib.registration import csvfile, import_reasons, rules, service, spreadsheets, store
 from chalicelib.registration.import_reasons import RowProblem
 from chalicelib.registration.model import Account, Event, Import, ImportKind, OfficeRow
 from chalicelib.registration.schemas import OfficeRegistration
-from chalicelib.settings import programme
-from chalicelib.validation import field_problems
 
 IMPORTED, DUPLICATE, INVALID, NOT_ELIGIBLE, WRONG_PROVINCE = (
     "IMPORTED",

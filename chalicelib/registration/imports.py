@@ -15,16 +15,16 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import clock, files
-from chalicelib.auth import Caller
-from chalicelib.errors import Forbidden, NotFound, ValidationFailed
-from chalicelib.observability import logger, mask
+from chalicelib.core import clock, files
+from chalicelib.core.auth import Caller
+from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.core.observability import logger, mask
+from chalicelib.core.settings import settings
 from chalicelib.registration import csvfile, import_reasons, import_rows, rules, spreadsheets, store
 from chalicelib.registration.import_rows import IMPORTED
 from chalicelib.registration.model import NATIONAL_UPLOADS, Import, ImportKind, ImportStatus
 from chalicelib.registration.provinces import is_province
 from chalicelib.registration.schemas import ImportRequest
-from chalicelib.settings import settings
 
 
 class ImportNotFound(NotFound):

@@ -10,10 +10,10 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
-from chalicelib import queues
-from chalicelib.observability import metrics
+from chalicelib.core import queues
+from chalicelib.core.observability import metrics
+from chalicelib.core.settings import settings
 from chalicelib.registration import imports, registry, service, verification
-from chalicelib.settings import settings
 
 bp = Blueprint(__name__)
 

@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import date
 
-from chalicelib.settings import settings
+from chalicelib.core.settings import settings
 
 TIMEOUT_SECONDS = 10
 

@@ -7,13 +7,13 @@ from datetime import datetime
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.auth import require
-from chalicelib.http import created, idempotent, parse, respond, route
-from chalicelib.observability import mask, scrub
+from chalicelib.core.auth import require
+from chalicelib.core.http import created, idempotent, parse, respond, route
+from chalicelib.core.observability import mask, scrub
+from chalicelib.core.settings import programme
 from chalicelib.registration import imports, service
 from chalicelib.registration.model import Event, Participant, Wave
 from chalicelib.registration.schemas import ImportRequest, RegistrationRequest, WaveRequest, WaveView
-from chalicelib.settings import programme
 
 bp = Blueprint(__name__)
 

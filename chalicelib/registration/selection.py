@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Protocol
 
-from chalicelib import clock
-from chalicelib.observability import logger
+from chalicelib.core import clock
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import programme
 from chalicelib.registration.model import Event, Participant, Status, Verification, Wave
-from chalicelib.settings import programme
 
 PAGE = 200
 # The index partitions of a pool, in the order selection reads them: priority first, then the

@@ -11,10 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib import clock, queues
-from chalicelib.auth import PROVINCIAL_ROLES, Caller
-from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound, Throttled, ValidationFailed
-from chalicelib.observability import logger
+from chalicelib.core import clock, queues
+from chalicelib.core.auth import PROVINCIAL_ROLES, Caller
+from chalicelib.core.errors import Conflict, DomainError, Forbidden, NotFound, Throttled, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import programme, settings
+from chalicelib.core.storage import derived_id, pii_key
 from chalicelib.registration import rules, selection, store
 from chalicelib.registration.model import (
     Account,
@@ -27,8 +29,6 @@ from chalicelib.registration.model import (
     Wave,
 )
 from chalicelib.registration.schemas import RegistrationRequest, WaveRequest
-from chalicelib.settings import programme, settings
-from chalicelib.storage import derived_id, pii_key
 
 
 class WaveExists(Conflict):

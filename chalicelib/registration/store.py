@@ -23,7 +23,19 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import stats
+from chalicelib.core import counters as stats
+from chalicelib.core.settings import programme
+from chalicelib.core.storage import (
+    GuardItem,
+    JobItem,
+    OutboxItem,
+    ParticipantItem,
+    WaveItem,
+    condition_failed,
+    connection,
+    pii_key,
+    transaction,
+)
 from chalicelib.registration.model import (
     Event,
     Import,
@@ -36,18 +48,6 @@ from chalicelib.registration.model import (
     Wave,
 )
 from chalicelib.registration.selection import PARTITIONS, Checkpoint, Decision, StaleParticipant
-from chalicelib.settings import programme
-from chalicelib.storage import (
-    GuardItem,
-    JobItem,
-    OutboxItem,
-    ParticipantItem,
-    WaveItem,
-    condition_failed,
-    connection,
-    pii_key,
-    transaction,
-)
 
 # All waves share one partition: there are a handful a year, and listing them is one query.
 WAVES_PARTITION = "WAVES"

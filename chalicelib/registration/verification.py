@@ -29,12 +29,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import clock, queues
-from chalicelib.observability import logger
+from chalicelib.core import clock, queues
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import settings
 from chalicelib.registration import registry, store
 from chalicelib.registration.model import Event, Verification
 from chalicelib.registration.store import VERIFICATION_SHARDS
-from chalicelib.settings import settings
 
 RUN_SECONDS = 60
 MAX_SQS_DELAY = 900

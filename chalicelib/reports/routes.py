@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import stats
-from chalicelib.errors import NotFound
-from chalicelib.http import respond, route
+from chalicelib.core import counters as stats
+from chalicelib.core.errors import NotFound
+from chalicelib.core.http import respond, route
 from chalicelib.registration.provinces import is_province, province_names
 
 bp = Blueprint(__name__)

@@ -14,9 +14,9 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from chalicelib.errors import ValidationFailed
-from chalicelib.settings import settings
-from chalicelib.storage import derived_id
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.settings import settings
+from chalicelib.core.storage import derived_id
 from chalicelib.training import store
 from chalicelib.training.model import Course
 
@@ -75,7 +75,9 @@ def _after(cursor: str | None) -> str:
     if not cursor:
         return ""
     payload, _, signature = cursor.partition(".")
-    if len(cursor) > _MAX_CURSOR_CHARS or not hmac.compare_digest(signature, _signature(payload)):
+    if len(cursor) > _MAX_CURSOR_CHARS or not hmac.compare_digest(
+        signature.encode(), _signature(payload).encode()
+    ):
         raise InvalidCursor()
     return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
 

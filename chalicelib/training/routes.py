@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.auth import Caller, require
-from chalicelib.errors import Forbidden, ValidationFailed
-from chalicelib.http import created, idempotent, parse, respond, route
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.errors import Forbidden, ValidationFailed
+from chalicelib.core.http import created, idempotent, parse, respond, route
 from chalicelib.registration.model import Participant
 from chalicelib.registration.routes import participant_sections, participant_view
 from chalicelib.training import catalogue, service

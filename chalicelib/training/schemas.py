@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.validation import Moment, Plain
+from chalicelib.core.validation import Moment, Plain
 
 COURSE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # The whole training balance: no course may cost more than a participant can ever hold.

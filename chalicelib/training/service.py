@@ -10,14 +10,14 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import clock
-from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from chalicelib.observability import logger
+from chalicelib.core import clock
+from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import programme
+from chalicelib.core.storage import derived_id
 from chalicelib.registration import service as registration
 from chalicelib.registration import store as registration_store
 from chalicelib.registration.model import Event, Participant, Status
-from chalicelib.settings import programme
-from chalicelib.storage import derived_id
 from chalicelib.training import store
 from chalicelib.training.model import Course, Purchase, PurchaseStatus
 from chalicelib.training.schemas import CompletionRequest, CourseRequest, RatingRequest

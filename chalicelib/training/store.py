@@ -22,10 +22,10 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import stats
+from chalicelib.core import counters as stats
+from chalicelib.core.storage import CatalogueItem, JobItem, ParticipantItem, condition_failed, transaction
 from chalicelib.registration import store as registration
 from chalicelib.registration.model import Event, Participant, Status
-from chalicelib.storage import CatalogueItem, JobItem, ParticipantItem, condition_failed, transaction
 from chalicelib.training.model import Course, Purchase, PurchaseStatus, SweepCheckpoint
 
 CATALOGUE = "CATALOGUE"

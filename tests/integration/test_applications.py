@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib.core import clock
 from tests.conftest import ReadLog, TokenFactory, body, reads_of
 from tests.integration.test_registration import SITI, error_of, register
 

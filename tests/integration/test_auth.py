@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth import Caller, Role, require
-from chalicelib.errors import Forbidden, Unauthenticated
+from chalicelib.core.auth import Caller, Role, require
+from chalicelib.core.errors import Forbidden, Unauthenticated
 from devstack.issuer import LocalIssuer
 from tests.conftest import ISSUER, TokenFactory, body
 

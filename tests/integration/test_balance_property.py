@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import clock, stats
-from chalicelib.errors import DomainError
+from chalicelib.core import clock
+from chalicelib.core import counters as stats
+from chalicelib.core.errors import DomainError
 from chalicelib.registration import selection, store
 from chalicelib.registration import service as registration
 from chalicelib.registration.model import Event, Participant, Status, Verification

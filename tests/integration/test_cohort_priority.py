@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib.core import clock
 from chalicelib.registration import service, store
 from tests.conftest import TokenFactory, body, run_job
 from tests.integration.test_import_processing import report, upload_as

@@ -26,7 +26,7 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 from chalice.config import Config
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib.core import clock
 from devstack import infra, lock
 from devstack.activity import Activity
 from devstack.declarations import Declarations, QueueConsumer, ScheduledFunction

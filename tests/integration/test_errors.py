@@ -8,8 +8,8 @@ import pytest
 from chalice.app import Blueprint, Chalice, Response
 from chalice.test import Client
 
-from chalicelib.errors import NotFound
-from chalicelib.http import route
+from chalicelib.core.errors import NotFound
+from chalicelib.core.http import route
 from tests.conftest import ReadLog, TokenFactory, body
 
 

@@ -228,7 +228,7 @@ csv_headers = st.one_of(
 def test_an_import_of_any_header_ends_done_or_rejected_never_stuck(
     client: Client, auth: TokenFactory, header: str
 ) -> None:
-    from chalicelib.settings import settings as configured
+    from chalicelib.core.settings import settings as configured
 
     answer = client.http.post(
         "/v1/imports",

@@ -9,8 +9,8 @@ import pytest
 from chalice.app import Blueprint, Chalice, Response
 from chalice.test import Client
 
-from chalicelib.auth import Caller
-from chalicelib.http import created, idempotent, route
+from chalicelib.core.auth import Caller
+from chalicelib.core.http import created, idempotent, route
 from tests.conftest import body
 
 

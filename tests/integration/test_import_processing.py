@@ -13,8 +13,8 @@ import pytest
 import requests
 from chalice.test import Client
 
+from chalicelib.core.settings import settings
 from chalicelib.registration.import_reasons import row_problem
-from chalicelib.settings import settings
 from tests.conftest import ReadLog, TokenFactory, body, drain, reads_of, sqs_event
 from tests.integration.test_registration import SITI, register
 
@@ -445,7 +445,7 @@ def test_an_exclusion_list_shows_with_its_source_and_a_newer_upload_replaces_it(
 def test_selection_passes_over_people_on_an_active_list(client: Client, auth: TokenFactory) -> None:
     from datetime import datetime
 
-    from chalicelib import clock
+    from chalicelib.core import clock
     from chalicelib.registration import service, store
     from tests.conftest import run_job
     from tests.integration.test_selection import person, verify
@@ -544,7 +544,7 @@ def test_a_list_being_replaced_excludes_the_people_on_either_version_until_the_n
 def open_wave(client: Client, auth: TokenFactory) -> Iterator[str]:
     from datetime import datetime
 
-    from chalicelib import clock
+    from chalicelib.core import clock
 
     clock.set_now(datetime.fromisoformat("2021-06-02T10:00:00+07:00"))
     wave = {
@@ -560,7 +560,7 @@ def open_wave(client: Client, auth: TokenFactory) -> Iterator[str]:
 
 def killed_before_the_first_report_part(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first chunk does its rows' work, then the run dies before it writes the chunk's report."""
-    from chalicelib import files
+    from chalicelib.core import files
 
     put = files.put
     state = {"killed": False}
@@ -591,7 +591,7 @@ def test_a_row_run_again_reports_its_own_application_as_the_first_run_did(
 def test_a_row_whose_person_applied_elsewhere_in_between_reports_it(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, open_wave: str
 ) -> None:
-    from chalicelib import clock
+    from chalicelib.core import clock
     from chalicelib.registration import import_rows, imports, service, store
     from chalicelib.registration.model import Event
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from chalice.test import Client
 
-from chalicelib.settings import settings
+from chalicelib.core.settings import settings
 from tests.conftest import TokenFactory, body
 from tests.integration.test_registration import error_of
 

@@ -147,7 +147,7 @@ def test_every_module_of_the_package_ships_its_bytecode(package_directory: Path)
         ]
         assert len(modules) > 1000
         assert not missing
-        header = package.read(f"chalicelib/__pycache__/auth.{tag}.pyc")[:8]
+        header = package.read(f"chalicelib/core/__pycache__/auth.{tag}.pyc")[:8]
     # PEP 552: flags 0b01 is a hash-based pyc whose source is not checked at import.
     assert int.from_bytes(header[4:8], "little") == 0b01
 

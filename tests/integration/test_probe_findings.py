@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.settings import settings
 from chalicelib.registration import service
-from chalicelib.settings import settings
 from tests.conftest import ISSUER, TokenFactory, body, run_job
 from tests.integration.test_import_processing import HEADER, ROW, notify, status, upload
 from tests.integration.test_registration import SITI, error_of, register

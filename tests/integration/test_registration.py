@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib.core import clock
 from tests.conftest import TokenFactory, body
 
 SITI: dict[str, Any] = {

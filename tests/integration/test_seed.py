@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 from chalice.test import Client
 
-from chalicelib.settings import settings
+from chalicelib.core.settings import settings
 from devstack import seed
 from tests.conftest import TokenFactory
 from tests.integration.test_registration import SITI, register

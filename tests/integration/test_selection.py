@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib.core import clock
 from chalicelib.registration import service, store
 from chalicelib.registration.model import Event, Verification
 from tests.conftest import ReadLog, TokenFactory, body, reads_of, run_job

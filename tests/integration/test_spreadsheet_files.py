@@ -139,7 +139,7 @@ def test_a_cohort_file_with_rounded_niks_tags_nobody(client: Client, auth: Token
     ).json_body
     import boto3
 
-    from chalicelib.settings import settings
+    from chalicelib.core.settings import settings
 
     key = f"imports/31/{answer['import_id']}.csv"
     boto3.client("s3").put_object(Bucket=settings().upload_bucket, Key=key, Body=content)

@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib.core import clock
 from chalicelib.registration import service, store
 from chalicelib.registration.model import Participant
 from tests.conftest import ReadLog, TokenFactory, body, reads_of, run_job
@@ -341,7 +341,7 @@ def test_the_sweep_revokes_who_did_not_buy_by_the_deadline(
     stats = client.http.get("/v1/stats/provinces/31").json_body
     assert (stats["revoked"], stats["freed_places"], stats["returned_balance"]) == (1, 1, 1_000_000)
     assert stats["unspent_balance"] == 1_000_000
-    from chalicelib import stats as counters
+    from chalicelib.core import counters
 
     per_wave = counters.totals(counters.wave_scope("W1", "31"))
     assert (per_wave["revoked"], per_wave["returned_balance"]) == (1, 1_000_000)
@@ -581,8 +581,8 @@ def test_the_sweep_finds_deadlines_filed_under_rules_since_changed(
     client: Client, auth: TokenFactory, market: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Selected with a 30-day window; the programme then shortens it to 14 days for later waves."""
+    from chalicelib.core.settings import programme
     from chalicelib.registration import selection
-    from chalicelib.settings import programme
     from chalicelib.training import service as training
 
     shorter = programme().model_copy(update={"purchase_deadline_days": 14})
@@ -614,7 +614,7 @@ def test_an_admins_reason_stays_out_of_the_logs(
     import io
     import logging
 
-    from chalicelib.observability import logger
+    from chalicelib.core.observability import logger
 
     written = io.StringIO()
     monkeypatch.setattr(logger.registered_handler, "stream", written)

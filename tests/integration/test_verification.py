@@ -11,10 +11,10 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.settings import settings
 from chalicelib.registration import service, store
 from chalicelib.registration.registry import RegistryUnavailable
-from chalicelib.settings import settings
 from devstack.registry import FakeRegistry
 from tests.conftest import ReadLog, TokenFactory, reads_of, run_job
 from tests.integration.test_registration import SITI, register
@@ -120,7 +120,7 @@ def queued_lookups() -> list[str]:
 def test_a_run_killed_after_sending_leaves_the_next_within_the_daily_cap(
     client: Client, auth: TokenFactory, configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import queues
+    from chalicelib.core import queues
     from chalicelib.registration import verification
 
     for index in range(4):
@@ -187,7 +187,7 @@ def test_overlapping_runs_ask_about_each_registrant_once(
 def test_a_run_killed_before_sending_leaves_its_checks_to_a_later_run(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import queues
+    from chalicelib.core import queues
     from chalicelib.registration import verification
 
     register(client, auth, SITI, "acc-siti")
@@ -229,7 +229,7 @@ def register_at(client: Client, auth: TokenFactory, moment: str, index: int, acc
 
 def dispatched_by(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The participants each dispatch sends lookups for, in order (the messages are dropped)."""
-    from chalicelib import queues
+    from chalicelib.core import queues
 
     sent: list[str] = []
 

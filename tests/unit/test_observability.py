@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.observability import logger, mask, scrub
+from chalicelib.core.observability import logger, mask, scrub
 from tests.unit.registration.test_registration_request import _participant
 
 PARTICIPANT = {

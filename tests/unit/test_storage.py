@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
-from chalicelib.settings import settings
-from chalicelib.storage import MODELS, pii_key
+from chalicelib.core.settings import settings
+from chalicelib.core.storage import MODELS, pii_key
 from tests.infra import table_definitions
 
 DEFINITIONS = {definition["TableName"]: definition for definition in table_definitions("local")}
@@ -66,7 +66,7 @@ def test_a_transaction_that_met_another_is_sent_again_but_a_failed_condition_is_
 ) -> None:
     from pynamodb.connection import Connection
 
-    from chalicelib import storage
+    from chalicelib.core import storage
 
     sent: list[int] = []
 

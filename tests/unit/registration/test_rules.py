@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.core.settings import programme
 from chalicelib.registration.provinces import province_names
 from chalicelib.registration.rules import (
     Gender,
@@ -16,7 +17,6 @@ from chalicelib.registration.rules import (
     decode_nik,
     eligibility,
 )
-from chalicelib.settings import programme
 
 PROVINCES = sorted(province_names())
 

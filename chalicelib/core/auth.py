@@ -19,8 +19,8 @@ from typing import Any, Literal, get_args
 import jwt
 from jwt.utils import base64url_decode
 
-from chalicelib.errors import Forbidden, ServiceUnavailable, Unauthenticated
-from chalicelib.settings import settings
+from chalicelib.core.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from chalicelib.core.settings import settings
 
 Role = Literal["participant", "office", "pemda", "platform", "partner", "admin"]
 ROLES: frozenset[str] = frozenset(get_args(Role))

@@ -16,7 +16,7 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.storage import StatsItem
+from chalicelib.core.storage import StatsItem
 
 SHARDS = 16
 

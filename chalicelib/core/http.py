@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.auth import Caller
-from chalicelib.errors import DomainError, MalformedRequest, NotFound, PayloadTooLarge, ValidationFailed
-from chalicelib.idempotency import run_once
-from chalicelib.observability import logger
-from chalicelib.settings import settings
-from chalicelib.validation import field_problems
+from chalicelib.core.auth import Caller
+from chalicelib.core.errors import DomainError, MalformedRequest, NotFound, PayloadTooLarge, ValidationFailed
+from chalicelib.core.idempotency import run_once
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import settings
+from chalicelib.core.validation import field_problems
 
 Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Response]
@@ -143,7 +143,7 @@ class _Internal(DomainError):
 
 
 def idempotent(bp: Blueprint, caller: Caller, action: Callable[[], Response]) -> Response:
-    """Run a view's work once per `Idempotency-Key` (see `chalicelib.idempotency`).
+    """Run a view's work once per `Idempotency-Key` (see `chalicelib.core.idempotency`).
 
     A key is the caller's own on this route: its scope is the route and the caller as a whole (role,
     province, platform, partner and subject), so two callers that share a subject (an office token

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, Protocol
 
-from chalicelib.errors import Conflict, ValidationFailed
-from chalicelib.settings import settings
+from chalicelib.core.errors import Conflict, ValidationFailed
+from chalicelib.core.settings import settings
 
 RECORD_LIFETIME_SECONDS = 24 * 3600
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")

@@ -1,6 +1,6 @@
 """The domain's errors: each carries the contract's stable code and the HTTP status it maps to.
 
-Domain code raises these and never builds a response; `chalicelib.http` turns them into the
+Domain code raises these and never builds a response; `chalicelib.core.http` turns them into the
 contract's JSON in one place. Messages are Indonesian (they reach the public) and never carry
 personal data: `fields` names what was wrong, not what was sent.
 """

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
-from chalicelib.settings import settings
+from chalicelib.core.settings import settings
 
 SQS_BATCH = 10
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from chalicelib.settings import settings
+from chalicelib.core.settings import settings
 
 LINK_SECONDS = 15 * 60
 

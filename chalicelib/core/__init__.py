@@ -1,0 +1,1 @@
+"""The shared core: what every domain stands on, knowing none of them."""
