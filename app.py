@@ -1,20 +1,25 @@
-"""The Chalice app: registers the domains' blueprints and event handlers, and nothing else."""
+"""The Chalice app: registers the domains' blueprints, event handlers and record sections, and
+nothing else."""
 
 from chalice.app import Chalice, ConvertToMiddleware
 
 from chalicelib.core.http import contract_errors
-from chalicelib.core.observability import logger
+from chalicelib.core.observability import flush_metrics, logger
+from chalicelib.registration import service as registration_service
 from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
 from chalicelib.reports.routes import bp as reports
 from chalicelib.training.jobs import bp as training_jobs
 from chalicelib.training.routes import bp as training
+from chalicelib.training.routes import purchases_section
 
 app = Chalice(app_name="prakerja")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+app.register_middleware(flush_metrics)
 app.register_middleware(contract_errors, "http")
 app.register_blueprint(registration)
 app.register_blueprint(registration_jobs)
 app.register_blueprint(training)
 app.register_blueprint(training_jobs)
 app.register_blueprint(reports)
+registration_service.add_record_section(purchases_section)

@@ -91,10 +91,11 @@ def run_handler(stub: Any, source: Path) -> tuple[float, dict[str, int], int]:
 
     from app import app
     from chalicelib.core.auth import Caller
-    from chalicelib.registration import imports, store
+    from chalicelib.registration.imports import upload
     from chalicelib.registration.schemas import ImportRequest
+    from chalicelib.registration.stores import imports as store
 
-    batch, _ = imports.request_import(
+    batch, _ = upload.request_import(
         ImportRequest(kind="registrations", filename="bench.csv"),
         Caller(sub="dinas", role="office", province="31"),
     )

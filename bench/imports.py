@@ -26,7 +26,7 @@ from moto import mock_aws
 import bench.in_process  # noqa: F401  (the environment, before anything reads it)
 from bench.people import OFFICE_COLUMNS, person
 from devstack import moto_patches
-from tests.infra import create_queues, create_tables
+from devstack.tables import create_queues, create_tables
 
 calls: Counter[str] = Counter()
 _original = botocore.client.BaseClient._make_api_call
@@ -56,10 +56,12 @@ def run_import(data: bytes, kills: set[int]) -> tuple[dict[str, int], list[str],
             CreateBucketConfiguration={"LocationConstraint": "ap-southeast-3"},
         )
         from chalicelib.core.auth import Caller
-        from chalicelib.registration import imports, store
+        from chalicelib.registration.imports import processing as imports
+        from chalicelib.registration.imports import upload
         from chalicelib.registration.schemas import ImportRequest
+        from chalicelib.registration.stores import imports as store
 
-        batch, _ = imports.request_import(
+        batch, _ = upload.request_import(
             ImportRequest(kind="registrations", filename="bench.csv"),
             Caller(sub="dinas", role="office", province="31"),
         )
@@ -113,7 +115,7 @@ def main() -> None:
     for name, count in sorted(calls.items()):
         print(f"  {name}: {count}")
     if arguments.kills:
-        from chalicelib.registration import imports
+        from chalicelib.registration.imports import processing as imports
 
         chunk_count = -(-arguments.rows // imports.CHUNK_ROWS)
         kills = set(random.Random(5).sample(range(1, chunk_count), arguments.kills))

@@ -20,7 +20,7 @@ import argparse
 import math
 import random
 
-from chalicelib.registration.spreadsheets import EVIDENCE
+from chalicelib.registration.imports.spreadsheets import EVIDENCE
 
 YEARS = 80
 DAYS = 365.25

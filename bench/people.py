@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.registration.csvfile import REQUIRED_COLUMNS
+from chalicelib.registration.imports.csvfile import REQUIRED_COLUMNS
 
 DECLARATIONS = (
     "student",

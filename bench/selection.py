@@ -1,7 +1,7 @@
 """Selection at the programme's size: 100,000 applicants of one wave over every province.
 
 Runs the real selection code (`chalicelib.registration.selection`) against the in-memory store
-of `tests/fakes.py`, which keeps DynamoDB's contract and counts the items selection reads and
+of `devstack/fakes.py`, which keeps DynamoDB's contract and counts the items selection reads and
 writes. Checks: province quotas exact, family cap held, the same seed gives the same set, a run
 killed at three random points and resumed gives the same set, and items read per applicant.
 
@@ -20,12 +20,12 @@ from datetime import UTC, date, datetime
 os.environ.setdefault("STAGE", "local")
 os.environ.setdefault("HASH_KEY", "bench")
 
+from chalicelib.core.provinces import province_names
 from chalicelib.core.settings import programme
 from chalicelib.registration import selection
 from chalicelib.registration.model import Participant, Status, Verification, Wave
-from chalicelib.registration.provinces import province_names
 from chalicelib.registration.service import rank_in
-from tests.fakes import InMemorySelectionStore
+from devstack.fakes import InMemorySelectionStore
 
 
 def applicants(count: int, rng: random.Random) -> list[Participant]:

@@ -26,7 +26,7 @@ from moto import mock_aws
 
 import bench.in_process  # noqa: F401  (the environment, before anything reads it)
 from devstack import moto_patches
-from tests.infra import create_tables
+from devstack.tables import create_tables
 
 read: Counter[str] = Counter()
 _original = botocore.client.BaseClient._make_api_call
@@ -52,8 +52,10 @@ SWEPT_AT = datetime.fromisoformat("2021-07-06T01:00:00+07:00")
 
 def load(selected: int, due: int) -> set[str]:
     """The selected participants (batch writes, as selection would leave them); returns the due ids."""
-    from chalicelib.registration import service, store
+    from chalicelib.registration import service
     from chalicelib.registration.model import Participant, Status, Verification, Wave
+    from chalicelib.registration.stores import balance, participants
+    from chalicelib.registration.stores import waves as store
 
     opens, closes = (
         datetime.fromisoformat("2021-06-01T00:00+07:00"),
@@ -94,9 +96,9 @@ def load(selected: int, due: int) -> set[str]:
             verification=Verification.NIK_VERIFIED,
             wave_id="W1",
         )
-        record: Any = store.registration_items(participant)[0]
+        record: Any = participants.registration_items(participant)[0]
         record.selected_wave, record.balance, record.purchase_deadline = "W1", 1_000_000, deadline
-        record.gsi1pk, record.gsi1sk = store.deadline_key(deadline, participant_id), participant_id
+        record.gsi1pk, record.gsi1sk = balance.deadline_key(deadline, participant_id), participant_id
         record.gsi2pk = record.gsi2sk = None
         batch.append({"PutRequest": {"Item": record.serialize()}})
         if len(batch) == 25 or index == selected - 1:
@@ -144,7 +146,7 @@ def revoked_ids() -> set[str]:
 def run(selected: int, due: int, kills: int) -> None:
     from chalicelib.core import clock
     from chalicelib.core import counters as stats
-    from chalicelib.training import service
+    from chalicelib.training import revocation
 
     with mock_aws():
         create_tables(boto3.client("dynamodb"))
@@ -156,11 +158,13 @@ def run(selected: int, due: int, kills: int) -> None:
         read.clear()
         botocore.client.BaseClient._make_api_call = _counting
         started = time.perf_counter()
-        _, runs = sweep(kills, pages=due // service.PAGE + 2 * 16, rng=random.Random(7))
+        _, runs = sweep(kills, pages=due // revocation.PAGE + 2 * 16, rng=random.Random(7))
         elapsed = time.perf_counter() - started
         botocore.client.BaseClient._make_api_call = _original
         revoked = revoked_ids()
-        counted = sum(int(stats.totals(stats.province_scope(f"{11 + i}"))["revoked"]) for i in range(24))
+        counted = sum(
+            stats.totals(stats.province_scope(f"{11 + i}"), ("revoked",))[0]["revoked"] for i in range(24)
+        )
         clock.set_now(None)
     label = f"killed {kills}× and resumed" if kills else "uninterrupted"
     requests = {operation: count for operation, count in read.items() if operation != "items"}

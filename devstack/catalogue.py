@@ -85,7 +85,7 @@ def courses(count: int = 350, institution_count: int = 48, seed: int = 2020) -> 
 
 def publish_if_empty() -> int:
     """Publish the generated catalogue into an empty one; returns how many courses were published."""
-    from chalicelib.training import store
+    from chalicelib.training.stores import courses as store
 
     if store.catalogue_version():
         return 0

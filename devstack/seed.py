@@ -33,7 +33,7 @@ from typing import Any
 
 DESCRIPTION = "Fill the running local stack with registered participants."
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PROVINCES_CSV = PROJECT_DIR / "chalicelib" / "registration" / "provinces.csv"
+PROVINCES_CSV = PROJECT_DIR / "chalicelib" / "core" / "provinces.csv"
 CHALICE_CONFIG = PROJECT_DIR / ".chalice" / "config.json"
 DEFAULT_ENDPOINT = "http://127.0.0.1:5000"
 REGION = "ap-southeast-3"
@@ -214,14 +214,14 @@ def registration(participant: Participant) -> Any:
 
 
 def profile_item(participant: Participant) -> Item:
-    from chalicelib.registration.store import registration_items
+    from chalicelib.registration.stores.participants import registration_items
 
     item: Item = registration_items(registration(participant))[0].serialize()
     return item
 
 
 def guard_items(participant: Participant) -> list[Item]:
-    from chalicelib.registration.store import registration_items
+    from chalicelib.registration.stores.participants import registration_items
 
     return [guard.serialize() for guard in registration_items(registration(participant))[1:]]
 

@@ -41,7 +41,7 @@ os.environ.update(
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from tests.infra import create_queues, create_tables  # noqa: E402
+from devstack.tables import create_queues, create_tables  # noqa: E402
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 import jwt
 from jwt.utils import base64url_decode
 
-from chalicelib.core.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from chalicelib.core.errors import Forbidden, ServiceUnavailable, Unauthenticated, WrongProvince
 from chalicelib.core.settings import settings
 
 Role = Literal["participant", "office", "pemda", "platform", "partner", "admin"]
@@ -126,11 +126,15 @@ def authenticate(headers: Mapping[str, str]) -> Caller:
     )
 
 
-def require(headers: Mapping[str, str], *roles: Role, province: str | None = None) -> Caller:
-    """The caller, if it holds one of `roles`; office and pemda callers only for their `province`."""
+def require(headers: Mapping[str, str], *roles: Role) -> Caller:
+    """The caller, if it holds one of `roles`."""
     caller = authenticate(headers)
     if caller.role not in roles:
         raise Forbidden()
-    if province is not None and caller.role in PROVINCIAL_ROLES and caller.province != province:
-        raise Forbidden("Anda hanya berhak atas data provinsi Anda.", code="WRONG_PROVINCE")
     return caller
+
+
+def ensure_province(caller: Caller, province: str | None) -> None:
+    """Admins act for every province; anyone else only for their own."""
+    if caller.role != "admin" and caller.province != province:
+        raise WrongProvince()

@@ -1,15 +1,14 @@
-"""The domain's errors: each carries the contract's stable code and the HTTP status it maps to.
+"""The domain's errors, by kind: each carries the contract's stable code and an Indonesian message.
 
-Domain code raises these and never builds a response; `chalicelib.core.http` turns them into the
-contract's JSON in one place. Messages are Indonesian (they reach the public) and never carry
-personal data: `fields` names what was wrong, not what was sent.
+Domain code raises these and never builds a response, nor knows what HTTP is: `core.http` maps
+each kind to its status and the contract's JSON, in one place. Messages reach the public and never
+carry personal data: `fields` names what was wrong, not what was sent.
 """
 
 from __future__ import annotations
 
 
 class DomainError(Exception):
-    status = 400
     code = "BAD_REQUEST"
     message = "Permintaan tidak dapat diproses."
 
@@ -27,49 +26,53 @@ class DomainError(Exception):
 
 
 class MalformedRequest(DomainError):
-    status = 400
     code = "MALFORMED_JSON"
     message = "Isi permintaan bukan JSON yang sah."
 
 
 class Unauthenticated(DomainError):
-    status = 401
     code = "UNAUTHENTICATED"
     message = "Token tidak ada atau tidak sah."
 
 
 class Forbidden(DomainError):
-    status = 403
     code = "FORBIDDEN"
     message = "Anda tidak berhak mengakses sumber ini."
 
 
+class WrongProvince(Forbidden):
+    code = "WRONG_PROVINCE"
+    message = "Anda hanya berhak atas data provinsi Anda."
+
+
 class NotFound(DomainError):
-    status = 404
     code = "NOT_FOUND"
     message = "Data tidak ditemukan."
 
 
 class Conflict(DomainError):
-    status = 409
     code = "CONFLICT"
     message = "Permintaan bertentangan dengan keadaan saat ini."
 
 
+class ConcurrentUpdate(Conflict):
+    """Whatever a use case acted on kept changing under it: the caller may simply try again."""
+
+    code = "CONCURRENT_UPDATE"
+    message = "Data Anda sedang berubah; coba lagi."
+
+
 class PayloadTooLarge(DomainError):
-    status = 413
     code = "PAYLOAD_TOO_LARGE"
     message = "Isi permintaan terlalu besar."
 
 
 class ValidationFailed(DomainError):
-    status = 422
     code = "VALIDATION_FAILED"
     message = "Data tidak valid."
 
 
 class Throttled(DomainError):
-    status = 429
     code = "THROTTLED"
     message = "Terlalu banyak permintaan; coba lagi sebentar lagi."
 
@@ -77,6 +80,5 @@ class Throttled(DomainError):
 class ServiceUnavailable(DomainError):
     """A dependency (DynamoDB, a partner) failed; the request may be retried as it is."""
 
-    status = 503
     code = "SERVICE_UNAVAILABLE"
     message = "Layanan sedang sibuk; coba lagi sebentar lagi."

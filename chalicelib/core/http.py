@@ -16,7 +16,18 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.core.auth import Caller
-from chalicelib.core.errors import DomainError, MalformedRequest, NotFound, PayloadTooLarge, ValidationFailed
+from chalicelib.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Throttled,
+    Unauthenticated,
+    ValidationFailed,
+)
 from chalicelib.core.idempotency import run_once
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import settings
@@ -38,11 +49,30 @@ def created(body: Any) -> Response:
     return respond(body, status=201)
 
 
-def error_response(error: DomainError) -> Response:
+# The one mapping from a kind of domain error to the contract's HTTP status.
+_STATUS: dict[type[DomainError], int] = {
+    MalformedRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    ValidationFailed: 422,
+    Throttled: 429,
+    ServiceUnavailable: 503,
+}
+
+
+def status_of(error: DomainError) -> int:
+    """The status of the error's nearest kind (a `DuplicateNik` is a `Conflict`: 409)."""
+    return next((_STATUS[kind] for kind in type(error).__mro__ if kind in _STATUS), 400)
+
+
+def error_response(error: DomainError, status: int | None = None) -> Response:
     body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.fields:
         body["fields"] = error.fields
-    return respond({"error": body}, status=error.status)
+    return respond({"error": body}, status=status or status_of(error))
 
 
 def _bounded(raw: str | bytes | None) -> bytes:
@@ -75,21 +105,17 @@ def parse(model: type[Model], raw: str | bytes | None) -> Model:
         raise ValidationFailed(fields=field_problems(error)) from error
 
 
-class _MethodNotAllowed(DomainError):
-    status = 405
-    code = "METHOD_NOT_ALLOWED"
-    message = "Metode ini tidak tersedia untuk alamat ini."
-
-
-class _UnsupportedMediaType(DomainError):
-    status = 415
-    code = "UNSUPPORTED_MEDIA_TYPE"
-    message = "Isi permintaan harus JSON, dengan Content-Type: application/json."
-
-
-_CHALICE_ERRORS: dict[str, DomainError] = {
-    "MethodNotAllowedError": _MethodNotAllowed(),
-    "UnsupportedMediaType": _UnsupportedMediaType(),
+_CHALICE_ERRORS: dict[str, tuple[DomainError, int]] = {
+    "MethodNotAllowedError": (
+        DomainError("Metode ini tidak tersedia untuk alamat ini.", code="METHOD_NOT_ALLOWED"),
+        405,
+    ),
+    "UnsupportedMediaType": (
+        DomainError(
+            "Isi permintaan harus JSON, dengan Content-Type: application/json.", code="UNSUPPORTED_MEDIA_TYPE"
+        ),
+        415,
+    ),
 }
 
 
@@ -98,9 +124,9 @@ def contract_errors(request: Request, get_response: Callable[[Request], Response
     runs, in its own `{"Code", "Message"}` shape: answered in the contract's error JSON instead."""
     response = get_response(request)
     if response.status_code >= 400 and isinstance(response.body, dict):
-        error = _CHALICE_ERRORS.get(str(response.body.get("Code")))
-        if error is not None:
-            reshaped = error_response(error)
+        known = _CHALICE_ERRORS.get(str(response.body.get("Code")))
+        if known is not None:
+            reshaped = error_response(*known)
             response.body = reshaped.body
             response.headers = {**response.headers, **reshaped.headers}
     return response
@@ -124,11 +150,11 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
                     raise NotFound()
                 return view(**params)
             except DomainError as error:
-                logger.info("request refused", extra={"code": error.code, "status": error.status})
+                logger.info("request refused", extra={"code": error.code, "status": status_of(error)})
                 return error_response(error)
             except Exception:
                 logger.exception("request failed", extra={"path": path})
-                return error_response(_Internal())
+                return error_response(_INTERNAL, 500)
 
         bp.route(path, **options)(handled)
         return view
@@ -136,10 +162,7 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
     return register
 
 
-class _Internal(DomainError):
-    status = 500
-    code = "INTERNAL_ERROR"
-    message = "Terjadi kesalahan pada sistem; silakan coba lagi."
+_INTERNAL = DomainError("Terjadi kesalahan pada sistem; silakan coba lagi.", code="INTERNAL_ERROR")
 
 
 def idempotent(bp: Blueprint, caller: Caller, action: Callable[[], Response]) -> Response:

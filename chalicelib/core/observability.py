@@ -15,6 +15,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "prakerja"
 NAMESPACE = "Prakerja"
@@ -80,3 +82,21 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def count(name: str, value: int = 1) -> None:
+    """One business figure an operator watches (registrations, refusals, import rows by outcome,
+    selections, purchases, revocations, job progress), sent as CloudWatch EMF when the
+    invocation ends (`flush_metrics`)."""
+    if value and not is_metrics_disabled():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def flush_metrics(event: Any, get_response: Any) -> Any:
+    """Chalice middleware for every kind of handler: what the invocation counted, written once as
+    one EMF line at its end, also when it failed; nothing when it counted nothing."""
+    try:
+        return get_response(event)
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()

@@ -1,9 +1,10 @@
-"""The DynamoDB tables, as PynamoDB models, and the keyed hash that keeps personal data out of keys.
+"""What every domain's storage stands on: the tables' shape, one unit of work over them, and the
+keyed hash that keeps personal data out of keys.
 
 Every table has the same generic shape (`pk`, `sk`, and indexes `gsi1`/`gsi2` over
-`gsiNpk`/`gsiNsk`), declared once in `infra/resources.json`; the item types that live in each
-table, and which key serves which access pattern, are listed in `docs/DATA.md`. Domain packages
-subclass these models in their own `store.py` and are the only modules that read or write them.
+`gsiNpk`/`gsiNsk`), declared once in `infra/resources.json`. Each domain declares the models of
+its own items on these bases, in its own stores, and is the only one that reads or writes them;
+`docs/DATA.md` lists every item, its owner and the access pattern its key serves.
 
 No key ever holds NIK, KK, phone, e-mail or an account number in clear: `pii_key` turns them
 into an HMAC-SHA256 under a secret key, so a leaked key or log line reveals nothing, while the
@@ -16,15 +17,18 @@ import hashlib
 import hmac
 import random
 import time
+from collections.abc import Iterator
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
+from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.settings import settings
 
@@ -86,11 +90,6 @@ def connection() -> Connection:
     return _Connection(region=config.region, host=config.aws_endpoint_url)
 
 
-def transaction() -> TransactWrite:
-    """A DynamoDB transaction over any of the tables: all its writes happen, or none."""
-    return TransactWrite(connection=connection())
-
-
 def condition_failed(error: TransactWriteError) -> bool:
     """Whether a transaction was cancelled because one of its conditions did not hold."""
     return any(
@@ -99,7 +98,103 @@ def condition_failed(error: TransactWriteError) -> bool:
     )
 
 
-def _meta(table: str) -> Any:
+class Refused(Exception):
+    """A unit of work was refused as a whole: `labels` names the conditions that did not hold,
+    `old` the item each of those found, where its operation asked for it."""
+
+    def __init__(self, labels: set[str], old: dict[str, dict[str, Any]]) -> None:
+        super().__init__(", ".join(sorted(labels)))
+        self.labels, self.old = labels, old
+
+
+_KINDS = ("check", "delete", "put", "update")
+
+
+class UnitOfWork:
+    """One use case's writes, of any domains, committed as one DynamoDB transaction.
+
+    Each domain adds its own items through its own store's functions and never builds another's;
+    the use case commits once, so that all of it happens or none (cosmicpython's unit of work, on
+    `TransactWriteItems`). Each operation may carry a label: a refused commit raises `Refused`
+    with the labels of the conditions that failed, so the use case can say why without knowing
+    another domain's items. A transaction holds at most 100 operations.
+    """
+
+    def __init__(self) -> None:
+        self._operations: dict[str, list[tuple[str, dict[str, Any]]]] = {kind: [] for kind in _KINDS}
+
+    def __len__(self) -> int:
+        return sum(len(operations) for operations in self._operations.values())
+
+    def put(
+        self,
+        item: Model,
+        condition: Condition | None = None,
+        *,
+        label: str = "",
+        old_on_refusal: bool = False,
+    ) -> None:
+        kwargs = item.get_save_kwargs_from_instance(
+            condition=condition, return_values_on_condition_failure=ALL_OLD if old_on_refusal else None
+        )
+        self._operations["put"].append((label, kwargs))
+
+    def update(
+        self, item: Model, actions: list[Action], condition: Condition | None = None, *, label: str = ""
+    ) -> None:
+        kwargs = item.get_update_kwargs_from_instance(actions=actions, condition=condition)
+        self._operations["update"].append((label, kwargs))
+
+    def delete(self, item: Model, condition: Condition | None = None, *, label: str = "") -> None:
+        self._operations["delete"].append((label, item.get_delete_kwargs_from_instance(condition=condition)))
+
+    def check(
+        self,
+        model: type[Model],
+        hash_key: str,
+        range_key: str | None = None,
+        *,
+        condition: Condition,
+        label: str,
+    ) -> None:
+        kwargs = model.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
+        self._operations["check"].append((label, kwargs))
+
+    def add_raw(self, kind: str, operation: dict[str, Any], label: str = "") -> None:
+        """An operation already in DynamoDB's own request shape (a counter's `ADD` of named figures,
+        a registration's items serialised without building models)."""
+        self._operations[kind].append((label, operation))
+
+    def _ordered(self) -> Iterator[str]:
+        """The labels in the order PynamoDB sends the operations: checks, deletes, puts, updates."""
+        for kind in _KINDS:
+            yield from (label for label, _ in self._operations[kind])
+
+    def commit(self) -> None:
+        if not len(self):
+            return
+        try:
+            connection().transact_write_items(
+                condition_check_items=[operation for _, operation in self._operations["check"]],
+                delete_items=[operation for _, operation in self._operations["delete"]],
+                put_items=[operation for _, operation in self._operations["put"]],
+                update_items=[operation for _, operation in self._operations["update"]],
+            )
+        except TransactWriteError as error:
+            if not condition_failed(error):
+                raise
+            labels: set[str] = set()
+            old: dict[str, dict[str, Any]] = {}
+            for label, reason in zip(self._ordered(), error.cancellation_reasons, strict=False):
+                if reason is not None and reason.code == "ConditionalCheckFailed":
+                    labels.add(label)
+                    if reason.raw_item:
+                        old[label] = reason.raw_item
+            raise Refused(labels, old) from error
+
+
+def table_meta(table: str) -> Any:
+    """The PynamoDB `Meta` of one of the template's tables, named for this stage."""
     config = settings()
 
     class Meta:
@@ -112,7 +207,7 @@ def _meta(table: str) -> Any:
     return Meta
 
 
-class _Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -121,7 +216,7 @@ class _Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-class _Gsi2(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+class Gsi2(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "gsi2"
         projection = AllProjection()
@@ -130,112 +225,21 @@ class _Gsi2(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
-class _Keyed(Model):
+class Keyed(Model):
     """pk/sk items: the shape of every table except guards and idempotency."""
-
-    table: ClassVar[str]
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
 
 
-class ParticipantItem(_Keyed):
-    """A participant's profile (`P#<id>`/`PROFILE`) and its append-only audit events."""
-
-    table = "participants"
-    Meta = _meta(table)
-    gsi1 = _Gsi1()
-    gsi2 = _Gsi2()
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    gsi2pk = UnicodeAttribute(null=True)
-    gsi2sk = UnicodeAttribute(null=True)
-
-
-class GuardItem(Model):
-    """One uniqueness claim (`NIK#<hmac>`, `EMAIL#…`, `PHONE#…`, `ACCOUNT#…`, `KK#…`)."""
-
-    table: ClassVar[str] = "guards"
-    Meta = _meta(table)
-    pk = UnicodeAttribute(hash_key=True)
-    participant_id = UnicodeAttribute(null=True)
-
-
-class WaveItem(_Keyed):
-    """Waves (`WAVES`/`<wave_id>`) and applications to them, indexed by wave and province."""
-
-    table = "waves"
-    Meta = _meta(table)
-    gsi1 = _Gsi1()
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-
-
-class CatalogueItem(_Keyed):
-    """Courses and purchases; indexed by platform and by category."""
-
-    table = "catalogue"
-    Meta = _meta(table)
-    gsi1 = _Gsi1()
-    gsi2 = _Gsi2()
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    gsi2pk = UnicodeAttribute(null=True)
-    gsi2sk = UnicodeAttribute(null=True)
-
-
-class PaymentItem(_Keyed):
-    """Incentive and survey payments; indexed by due date for disbursement."""
-
-    table = "payments"
-    Meta = _meta(table)
-    gsi1 = _Gsi1()
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-
-
-class SurveyItem(_Keyed):
-    """Surveys sent to participants and their responses; indexed by due date for dispatch."""
-
-    table = "surveys"
-    Meta = _meta(table)
-    gsi1 = _Gsi1()
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-
-
-class JobItem(_Keyed):
-    """Imports and batch-job checkpoints; finished ones expire."""
-
-    table = "jobs"
-    Meta = _meta(table)
-
-
-class OutboxItem(_Keyed):
-    """Notifications and events waiting to be sent; indexed by pending shard."""
-
-    table = "outbox"
-    Meta = _meta(table)
-    gsi1 = _Gsi1()
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-
-
-class StatsItem(_Keyed):
-    """Sharded counters per province, added to off the hot path."""
-
-    table = "stats"
-    Meta = _meta(table)
-
-
-MODELS: tuple[type[Model], ...] = (
-    ParticipantItem,
-    GuardItem,
-    WaveItem,
-    CatalogueItem,
-    PaymentItem,
-    SurveyItem,
-    JobItem,
-    OutboxItem,
-    StatsItem,
-)
+def declared_models() -> list[type[Model]]:
+    """Every model of a table that any imported domain has declared (for the test that keeps them
+    equal to the template's tables)."""
+    found: list[type[Model]] = []
+    pending: list[type[Model]] = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if hasattr(getattr(model, "Meta", None), "table_name"):
+            found.append(model)
+    return found

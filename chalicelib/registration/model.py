@@ -18,6 +18,11 @@ class Status(StrEnum):
     REVOKED = "REVOKED"
 
 
+# Who may spend a training balance: a first purchase moves SELECTED on to TRAINING; later ones
+# leave the stage alone.
+SPENDING = (Status.SELECTED, Status.TRAINING, Status.INCENTIVE, Status.FINISHED)
+
+
 class Verification(StrEnum):
     PENDING = "PENDING"
     NIK_VERIFIED = "NIK_VERIFIED"

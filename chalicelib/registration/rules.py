@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from chalicelib.core.provinces import is_province
 from chalicelib.core.settings import Programme
-from chalicelib.registration.provinces import is_province
 
 Gender = Literal["M", "F"]
 # ASCII digits only: `\d` also takes full-width and other scripts' digits, and the same NIK written

@@ -21,8 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.core.provinces import is_province
 from chalicelib.core.validation import Moment, Plain
-from chalicelib.registration.provinces import is_province
 
 Education = Literal["NONE", "SD", "SMP", "SMA", "SMK", "D1", "D2", "D3", "D4", "S1", "S2", "S3"]
 EmploymentStatus = Literal["UNEMPLOYED", "LAID_OFF", "FURLOUGHED", "EMPLOYED", "SELF_EMPLOYED"]

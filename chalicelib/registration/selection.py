@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from typing import Protocol
 
 from chalicelib.core import clock
-from chalicelib.core.observability import logger
+from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import programme
 from chalicelib.registration.model import Event, Participant, Status, Verification, Wave
 
@@ -142,11 +142,13 @@ def _decide(
             balance_expires_at=balance_expiry(now),
         )
         if store.record_selection(decision, programme().family_cap):
+            count("ParticipantsSelected")
             return replace(checkpoint, selected=checkpoint.selected + 1)
         reason = "FAMILY_CAP"
     store.record_rejection(
         Decision(participant, False, reason, _event(participant, wave, False, reason, now))
     )
+    count("ParticipantsNotSelected")
     return checkpoint
 
 

@@ -30,11 +30,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock, queues
-from chalicelib.core.observability import logger
+from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import settings
-from chalicelib.registration import registry, store
+from chalicelib.registration import registry
 from chalicelib.registration.model import Event, Verification
-from chalicelib.registration.store import VERIFICATION_SHARDS
+from chalicelib.registration.stores import verification as store
+from chalicelib.registration.stores.participants import VERIFICATION_SHARDS
 
 RUN_SECONDS = 60
 MAX_SQS_DELAY = 900
@@ -63,6 +64,7 @@ def dispatch() -> dict[str, Any]:
             ({"participant_id": participant_id} for participant_id in claimed),
             delay=functools.partial(_pace, rate=config.registry_rate_per_second),
         )
+    count("VerificationsDispatched", len(claimed))
     return {"dispatched": len(claimed), "more": full and daily_left - len(claimed) > 0}
 
 

@@ -1,21 +1,33 @@
-"""Public figures per province: counters kept by the writes that change them (`chalicelib.stats`)."""
+"""Public figures per province, read from the counters every domain keeps (`core.counters`).
+
+Reports only read: each domain names its figures in its service, and nothing here writes."""
 
 from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.core import counters as stats
+from chalicelib.core import counters
 from chalicelib.core.errors import NotFound
 from chalicelib.core.http import respond, route
-from chalicelib.registration.provinces import is_province, province_names
+from chalicelib.core.provinces import is_province, province_names
+from chalicelib.incentives import service as incentives
+from chalicelib.registration import service as registration
+from chalicelib.training import service as training
 
 bp = Blueprint(__name__)
+FIGURES = (*registration.FIGURES, *training.FIGURES, *incentives.FIGURES)
 
 
 def _figures(code: str) -> dict[str, object]:
-    totals = stats.totals(stats.province_scope(code))
-    unspent = int(totals["returned_balance"]) + int(totals["expired_balance"])
-    return {"province_code": code, "name": province_names()[code], **totals, "unspent_balance": unspent}
+    totals, groups = counters.totals(counters.province_scope(code), FIGURES)
+    unspent = totals["returned_balance"] + totals["expired_balance"]
+    return {
+        "province_code": code,
+        "name": province_names()[code],
+        **totals,
+        "cohorts": registration.cohorts(groups),
+        "unspent_balance": unspent,
+    }
 
 
 @route(bp, "/v1/stats/provinces", methods=["GET"], cors=True)

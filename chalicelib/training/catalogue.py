@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import settings
 from chalicelib.core.storage import derived_id
-from chalicelib.training import store
 from chalicelib.training.model import Course
+from chalicelib.training.stores import courses as store
 
 
 @dataclass

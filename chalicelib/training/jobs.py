@@ -6,8 +6,8 @@ from typing import Any
 
 from chalice.app import Blueprint, CloudWatchEvent, Rate
 
-from chalicelib.registration.jobs import time_keeper
-from chalicelib.training import service
+from chalicelib.core.jobs import time_keeper
+from chalicelib.training import revocation as sweeps
 
 bp = Blueprint(__name__)
 
@@ -18,8 +18,8 @@ bp = Blueprint(__name__)
 @bp.schedule(Rate(1, unit=Rate.HOURS), name="revocation")
 def revocation(event: CloudWatchEvent) -> dict[str, Any]:
     has_time = time_keeper(event.context)
-    deadlines = service.sweep_deadlines(has_time)
+    deadlines = sweeps.sweep_deadlines(has_time)
     if deadlines.get("more"):
         return {"deadlines": deadlines, "more": True}
-    expiry = service.expire_balances(has_time)
+    expiry = sweeps.expire_balances(has_time)
     return {"deadlines": deadlines, "expiry": expiry, "more": bool(expiry.get("more"))}

@@ -10,8 +10,8 @@ from chalice.app import Blueprint, Response
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.errors import Forbidden, ValidationFailed
 from chalicelib.core.http import created, idempotent, parse, respond, route
+from chalicelib.registration import service as registration
 from chalicelib.registration.model import Participant
-from chalicelib.registration.routes import participant_sections, participant_view
 from chalicelib.training import catalogue, service
 from chalicelib.training.model import Course, Purchase
 from chalicelib.training.schemas import (
@@ -57,7 +57,8 @@ def purchase_view(purchase: Purchase) -> dict[str, object]:
     }
 
 
-def _purchases_section(participant: Participant) -> dict[str, object]:
+def purchases_section(participant: Participant) -> dict[str, object]:
+    """Training's part of the participant record (`app.py` adds it to registration's)."""
     if participant.selected_wave is None:
         return {"purchases": []}
     return {
@@ -65,9 +66,6 @@ def _purchases_section(participant: Participant) -> dict[str, object]:
             purchase_view(purchase) for purchase in service.purchases_of(participant.participant_id)
         ]
     }
-
-
-participant_sections.append(_purchases_section)
 
 
 def _platform_id(caller: Caller) -> str:
@@ -154,6 +152,6 @@ def revoke(participant_id: str) -> Response:
     def revocation() -> Response:
         key = bp.current_request.headers.get("idempotency-key")
         revoked = service.revoke(participant_id, admin.sub, request.reason, request.note, key)
-        return respond(participant_view(revoked))
+        return respond(registration.participant_record(revoked))
 
     return idempotent(bp, admin, revocation)

@@ -10,6 +10,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.core import clock
+from chalicelib.registration.stores import ledger
+from chalicelib.registration.stores import waves as wave_store
 from tests.conftest import ReadLog, TokenFactory, body, reads_of
 from tests.integration.test_registration import SITI, error_of, register
 
@@ -82,14 +84,14 @@ def test_an_application_its_wave_selection_passed_over_may_apply_again(
 ) -> None:
     """An application that landed after the selection read its pool was never decided: once that
     selection is done, the person stands as not selected, not applied forever."""
-    from chalicelib.registration import store
+
     from chalicelib.registration.model import SelectionState
 
     apply(client, auth, "W1")
     clock.set_now(datetime.fromisoformat("2021-07-02T10:00:00+07:00"))
-    store.set_selection("W1", SelectionState.RUNNING, {SelectionState.NOT_STARTED})
+    wave_store.set_selection("W1", SelectionState.RUNNING, {SelectionState.NOT_STARTED})
     assert error_of(apply(client, auth, "W2")) == (409, "ALREADY_APPLIED")
-    store.set_selection("W1", SelectionState.DONE, {SelectionState.RUNNING})
+    wave_store.set_selection("W1", SelectionState.DONE, {SelectionState.RUNNING})
     assert apply(client, auth, "W2").status_code == 201
     me = client.http.get("/v1/participants/me", headers=auth("participant", sub="acc-siti")).json_body
     assert (me["status"], me["wave_id"]) == ("APPLIED", "W2")
@@ -119,10 +121,10 @@ def test_an_unregistered_account_cannot_apply(client: Client, auth: TokenFactory
 
 
 def test_the_audit_trail_records_the_application(client: Client, auth: TokenFactory, waves: None) -> None:
-    from chalicelib.registration import service, store
+    from chalicelib.registration import service
 
     apply(client, auth, "W1")
-    [event] = store.events(service.participant_id_for("acc-siti"))
+    [event] = ledger.events(service.participant_id_for("acc-siti"))
     assert (event.action, event.status_from, event.status_to, event.actor) == (
         "APPLIED",
         "REGISTERED",

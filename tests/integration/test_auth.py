@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from chalice.test import Client
 
-from chalicelib.core.auth import Caller, Role, require
+from chalicelib.core.auth import Caller, Role, ensure_province, require
 from chalicelib.core.errors import Forbidden, Unauthenticated
 from devstack.issuer import LocalIssuer
 from tests.conftest import ISSUER, TokenFactory, body
@@ -72,7 +72,7 @@ def _headers(**claims: object) -> dict[str, str]:
 
 def test_office_of_another_province_is_403() -> None:
     with pytest.raises(Forbidden) as refused:
-        require(_headers(role="office", sub="o", province="31"), "office", "admin", province="32")
+        ensure_province(require(_headers(role="office", sub="o", province="31"), "office", "admin"), "32")
     assert refused.value.code == "WRONG_PROVINCE"
 
 
@@ -87,17 +87,18 @@ def test_a_provincial_role_without_a_province_is_403(client: Client, auth: Token
 
 
 def test_office_of_its_own_province_and_admin_anywhere_pass() -> None:
-    office = require(_headers(role="office", sub="o", province="31"), "office", "admin", province="31")
-    admin = require(_headers(role="admin", sub="a"), "office", "admin", province="32")
+    office = require(_headers(role="office", sub="o", province="31"), "office", "admin")
+    admin = require(_headers(role="admin", sub="a"), "office", "admin")
+    ensure_province(office, "31")
+    ensure_province(admin, "32")
     assert (office.province, admin.role) == ("31", "admin")
 
 
 def test_cognito_groups_and_custom_attributes_are_understood() -> None:
     caller = require(
-        _headers(sub="u-1", **{"cognito:groups": ["staff", "pemda"], "custom:province": "35"}),
-        "pemda",
-        province="35",
+        _headers(sub="u-1", **{"cognito:groups": ["staff", "pemda"], "custom:province": "35"}), "pemda"
     )
+    ensure_province(caller, "35")
     assert caller == Caller(sub="u-1", role="pemda", province="35")
 
 

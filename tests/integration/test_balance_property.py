@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 from chalicelib.core import clock
 from chalicelib.core import counters as stats
 from chalicelib.core.errors import DomainError
-from chalicelib.registration import selection, store
+from chalicelib.registration import selection
 from chalicelib.registration import service as registration
 from chalicelib.registration.model import Event, Participant, Status, Verification
+from chalicelib.registration.stores import ledger, registrations
+from chalicelib.registration.stores import selection as selection_store
 from chalicelib.training import service as training
 from chalicelib.training.schemas import CompletionRequest, CourseRequest
 
@@ -68,7 +70,7 @@ def _selected_participant(number: int) -> str:
         verification=Verification.NIK_VERIFIED,
         wave_id="W1",
     )
-    store.add_registration(participant)
+    registrations.add_registration(participant)
     event = Event(NOW, "selection", "SELECTED", "APPLIED", "SELECTED", details={"wave_id": "W1"})
     decision = selection.Decision(
         participant,
@@ -79,7 +81,7 @@ def _selected_participant(number: int) -> str:
         purchase_deadline=selection.purchase_deadline(NOW),
         balance_expires_at=selection.balance_expiry(NOW),
     )
-    assert store.DynamoSelectionStore().record_selection(decision, family_cap=2)
+    assert selection_store.DynamoSelectionStore().record_selection(decision, family_cap=2)
     return account
 
 
@@ -96,7 +98,7 @@ def catalogue(aws: None) -> Iterator[None]:
 def _returned(participant_id: str) -> int:
     return sum(
         int(event.details.get("returned_balance", 0))
-        for event in store.events(participant_id)
+        for event in ledger.events(participant_id)
         if event.action == "REVOKED"
     )
 
@@ -137,14 +139,14 @@ def _check(participant_id: str) -> None:
 def test_balance_is_initial_minus_purchases_and_never_negative(catalogue: Any, sequence: list[Step]) -> None:
     accounts = [_selected_participant(next(_serial)) for _ in range(PEOPLE)]
     ids = [registration.participant_id_for(account) for account in accounts]
-    spent_before = stats.totals(stats.province_scope("31"))
+    spent_before, _ = stats.totals(stats.province_scope("31"), training.FIGURES)
     for step in sequence:
         with contextlib.suppress(DomainError):
             _apply(step, accounts)
         _check(ids[step[1]])
     for participant_id in ids:
         _check(participant_id)
-    spent_after = stats.totals(stats.province_scope("31"))
+    spent_after, _ = stats.totals(stats.province_scope("31"), training.FIGURES)
     spent = sum(
         purchase.price for participant_id in ids for purchase in training.purchases_of(participant_id)
     )

@@ -10,7 +10,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.core import clock
-from chalicelib.registration import service, store
+from chalicelib.registration import service
+from chalicelib.registration.stores import ledger
+from chalicelib.registration.stores import waves as wave_store
 from tests.conftest import TokenFactory, body, run_job
 from tests.integration.test_import_processing import report, upload_as
 from tests.integration.test_registration import register
@@ -39,7 +41,7 @@ def last_in_order(client: Client, auth: TokenFactory) -> Iterator[dict[str, str]
             "/v1/waves/W1/applications", headers=auth("participant", sub=f"acc-{index}")
         )
         assert answer.status_code == 201, answer.json_body
-    wave = store.wave("W1")
+    wave = wave_store.wave("W1")
     assert wave is not None
     ranks = {
         service.rank_in(wave, service.participant_id_for(f"acc-{index}")): index for index in range(PEOPLE)
@@ -91,7 +93,7 @@ def test_tagging_the_same_priority_cohort_again_changes_nothing(
     tag(client, auth, last_in_order["nik"])
     tag(client, auth, last_in_order["nik"])
     participant_id = service.participant_id_for(last_in_order["account"])
-    tagged = [event for event in store.events(participant_id) if event.action == "COHORT_TAGGED"]
+    tagged = [event for event in ledger.events(participant_id) if event.action == "COHORT_TAGGED"]
     assert len(tagged) == 1
     select(client, auth)
     assert status_of(client, auth, last_in_order["account"]) == ("SELECTED", ["PURNA_PMI"])

@@ -14,7 +14,11 @@ import requests
 from chalice.test import Client
 
 from chalicelib.core.settings import settings
-from chalicelib.registration.import_reasons import row_problem
+from chalicelib.registration.imports.reasons import row_problem
+from chalicelib.registration.stores import ledger
+from chalicelib.registration.stores import participants as participant_store
+from chalicelib.registration.stores import selection as selection_store
+from chalicelib.registration.stores import waves as wave_store
 from tests.conftest import ReadLog, TokenFactory, body, drain, reads_of, sqs_event
 from tests.integration.test_registration import SITI, register
 
@@ -71,7 +75,7 @@ def notify_killed_after_chunk(
 ) -> None:
     """Deliver the upload's notification; the run is killed after the `chunk`-th chunk's work,
     before its checkpoint."""
-    from chalicelib.registration import imports
+    from chalicelib.registration.imports import processing as imports
 
     original = imports._next_chunk
     calls = {"count": 0}
@@ -318,7 +322,7 @@ def test_an_unreadable_file_is_rejected_whole_and_changes_nothing(
 def test_a_long_file_goes_in_chunks_and_a_killed_run_resumes(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, kill_at: int
 ) -> None:
-    from chalicelib.registration import imports
+    from chalicelib.registration.imports import processing as imports
 
     monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     people = [
@@ -340,7 +344,7 @@ def test_a_file_uploaded_over_a_running_import_changes_none_of_its_rows(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The upload link stays valid while the import runs: every chunk reads the upload it inspected."""
-    from chalicelib.registration import imports
+    from chalicelib.registration.imports import processing as imports
 
     monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
     import_id = upload(client, auth, (HEADER + "\n" + ROW + "\n" + BUDI + "\n").encode())
@@ -358,7 +362,7 @@ def test_a_file_uploaded_over_a_running_import_changes_none_of_its_rows(
 def test_a_killed_run_over_stray_quotes_resumes_losing_and_repeating_nothing(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, kill_at: int
 ) -> None:
-    from chalicelib.registration import imports
+    from chalicelib.registration.imports import processing as imports
 
     monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     lines = [f"{someone(index)}," for index in range(7)]
@@ -446,7 +450,7 @@ def test_selection_passes_over_people_on_an_active_list(client: Client, auth: To
     from datetime import datetime
 
     from chalicelib.core import clock
-    from chalicelib.registration import service, store
+    from chalicelib.registration import service
     from tests.conftest import run_job
     from tests.integration.test_selection import person, verify
 
@@ -470,17 +474,19 @@ def test_selection_passes_over_people_on_an_active_list(client: Client, auth: To
         run_job(client, "selection")
     finally:
         clock.set_now(None)
-    excluded, chosen = (store.participant(service.participant_id_for(f"acc-{index}")) for index in range(2))
+    excluded, chosen = (
+        participant_store.participant(service.participant_id_for(f"acc-{index}")) for index in range(2)
+    )
     assert excluded is not None and chosen is not None
     assert (excluded.status.value, chosen.status.value) == ("NOT_SELECTED", "SELECTED")
-    [decision] = [event for event in store.events(excluded.participant_id) if event.action == "NOT_SELECTED"]
+    [decision] = [event for event in ledger.events(excluded.participant_id) if event.action == "NOT_SELECTED"]
     assert decision.reason == "EXCLUDED"
 
 
 def test_a_file_that_ends_exactly_at_a_chunk_boundary_finishes(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.registration import imports
+    from chalicelib.registration.imports import processing as imports
 
     monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
     import_id = upload(client, auth, f"{HEADER}\n{ROW}\n".encode())
@@ -491,7 +497,7 @@ def test_a_file_that_ends_exactly_at_a_chunk_boundary_finishes(
 def test_every_run_of_an_import_reads_its_checkpoint_consistently(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, dynamodb_reads: ReadLog
 ) -> None:
-    from chalicelib.registration import imports
+    from chalicelib.registration.imports import processing as imports
 
     monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
     import_id = upload(client, auth, f"{HEADER}\n{ROW}\n{BUDI}\n".encode())
@@ -507,13 +513,14 @@ def test_every_run_of_an_import_reads_its_checkpoint_consistently(
 def test_a_list_being_replaced_excludes_the_people_on_either_version_until_the_new_one_is_done(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.registration import imports, service, store
+    from chalicelib.registration import service
+    from chalicelib.registration.imports import processing as imports
     from tests.integration.test_selection import person
 
     accounts = {"siti": SITI, "old": person(1, "32"), "new": person(2, "33")}
     for account, someone in accounts.items():
         register(client, auth, someone, account)
-    people = [store.participant(service.participant_id_for(account)) for account in accounts]
+    people = [participant_store.participant(service.participant_id_for(account)) for account in accounts]
     assert all(someone is not None for someone in people)
     participants = [someone for someone in people if someone is not None]
     siti, old, new = (someone.participant_id for someone in participants)
@@ -524,7 +531,7 @@ def test_a_list_being_replaced_excludes_the_people_on_either_version_until_the_n
         f"nik,list\n{SITI['nik']},BSU_2020\n{accounts['old']['nik']},BSU_2020\n".encode(),
         auth("admin"),
     )
-    assert store.DynamoSelectionStore().excluded(participants) == {siti, old}
+    assert selection_store.DynamoSelectionStore().excluded(participants) == {siti, old}
     monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
     answer = client.http.post(
         "/v1/imports", headers=auth("admin"), body=body({"kind": "exclusion", "filename": "x.csv"})
@@ -533,11 +540,11 @@ def test_a_list_being_replaced_excludes_the_people_on_either_version_until_the_n
     content = f"nik,list\n{SITI['nik']},BSU_2020\n{accounts['new']['nik']},BSU_2020\n"
     boto3.client("s3").put_object(Bucket=settings().upload_bucket, Key=key, Body=content.encode())
     assert imports.process_upload(key, lambda: False)["more"]
-    assert store.DynamoSelectionStore().excluded(participants) == {siti, old}
+    assert selection_store.DynamoSelectionStore().excluded(participants) == {siti, old}
     assert imports.continue_import(answer["import_id"], lambda: False)["more"]
-    assert store.DynamoSelectionStore().excluded(participants) == {siti, old, new}
+    assert selection_store.DynamoSelectionStore().excluded(participants) == {siti, old, new}
     assert imports.continue_import(answer["import_id"], lambda: False)["status"] == "DONE"
-    assert store.DynamoSelectionStore().excluded(participants) == {siti, new}
+    assert selection_store.DynamoSelectionStore().excluded(participants) == {siti, new}
 
 
 @pytest.fixture
@@ -577,7 +584,7 @@ def killed_before_the_first_report_part(monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_row_run_again_reports_its_own_application_as_the_first_run_did(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, open_wave: str
 ) -> None:
-    from chalicelib.registration import imports
+    from chalicelib.registration.imports import processing as imports
 
     import_id = upload(client, auth, f"{HEADER},wave_id\n{ROW},{open_wave}\n".encode())
     killed_before_the_first_report_part(monkeypatch)
@@ -592,16 +599,20 @@ def test_a_row_whose_person_applied_elsewhere_in_between_reports_it(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch, open_wave: str
 ) -> None:
     from chalicelib.core import clock
-    from chalicelib.registration import import_rows, imports, service, store
+    from chalicelib.registration import service
+    from chalicelib.registration.imports import processing as imports
+    from chalicelib.registration.imports import rows as import_rows
     from chalicelib.registration.model import Event
 
     import_id = upload(client, auth, f"{HEADER},wave_id\n{ROW},{open_wave}\n".encode())
-    monkeypatch.setattr(service, "apply_to_wave", _killed)
+    monkeypatch.setattr(import_rows, "apply_to_wave", _killed)
     with pytest.raises(KeyboardInterrupt):
         notify(client, import_id)
     monkeypatch.undo()
-    participant = store.participant(service.participant_id_for(import_rows.row_account(import_id, 1)))
-    wave = store.wave(open_wave)
+    participant = participant_store.participant(
+        service.participant_id_for(import_rows.row_account(import_id, 1))
+    )
+    wave = wave_store.wave(open_wave)
     assert participant is not None and wave is not None
     elsewhere = Event(
         at=clock.now(),
@@ -611,7 +622,7 @@ def test_a_row_whose_person_applied_elsewhere_in_between_reports_it(
         status_to="APPLIED",
         details={"wave_id": open_wave},
     )
-    store.add_application(
+    wave_store.add_application(
         participant, wave, service.rank_in(wave, participant.participant_id), False, elsewhere
     )
     assert imports.continue_import(import_id, lambda: True)["status"] == "DONE"

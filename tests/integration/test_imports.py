@@ -10,6 +10,7 @@ import requests
 from chalice.test import Client
 
 from chalicelib.core.settings import settings
+from chalicelib.registration.stores import imports as import_store
 from tests.conftest import TokenFactory, body
 from tests.integration.test_registration import error_of
 
@@ -38,14 +39,13 @@ def test_an_office_gets_a_link_to_upload_into_its_own_province(client: Client, a
 def test_a_retried_request_with_its_idempotency_key_gets_the_same_import(
     client: Client, auth: TokenFactory
 ) -> None:
-    from chalicelib.registration import store
 
     headers = auth("office", province="31") | {"Idempotency-Key": "import-1"}
     first = ask(client, headers, kind="registrations")
     again = ask(client, headers, kind="registrations")
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json_body == first.json_body
-    assert store.import_batch(first.json_body["import_id"]) is not None
+    assert import_store.import_batch(first.json_body["import_id"]) is not None
     assert ask(client, headers, kind="cohort").json_body["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert ask(client, auth("office", province="31"), kind="registrations").json_body != first.json_body
 

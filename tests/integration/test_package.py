@@ -127,6 +127,27 @@ def test_a_stalled_import_raises_an_alarm(packaged: dict[str, Any]) -> None:
     assert stalled and stalled[0]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
 
 
+def test_every_queue_consumer_reports_its_failed_messages_alone(packaged: dict[str, Any]) -> None:
+    """The consumers answer with Powertools' partial batch response (`core.jobs.each_message`),
+    which Lambda reads only where the event source mapping says so; Chalice cannot say it."""
+    from app import app
+
+    consumers = [source.name for source in app.event_sources if hasattr(source, "queue")]
+    assert consumers
+    for function in packaged["Resources"].values():
+        for event in function.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "SQS":
+                assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+                assert event["Properties"]["BatchSize"] > 1
+    sqs_events = [
+        event
+        for function in packaged["Resources"].values()
+        for event in function.get("Properties", {}).get("Events", {}).values()
+        if event["Type"] == "SQS"
+    ]
+    assert len(sqs_events) == len(consumers)
+
+
 def test_functions_learn_the_real_resource_names_from_the_template(packaged: dict[str, Any]) -> None:
     variables = packaged["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["UPLOAD_BUCKET"] == {"Ref": "UploadBucket"}

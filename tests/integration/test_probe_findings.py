@@ -88,7 +88,7 @@ def test_an_exclusion_file_of_more_lists_than_an_import_can_carry_refuses_the_ro
     client: Client, auth: TokenFactory
 ) -> None:
     """Every list an upload carries is kept in its state item: their number is bounded too."""
-    from chalicelib.registration.import_rows import MAX_LISTS_PER_UPLOAD
+    from chalicelib.registration.imports.rows import MAX_LISTS_PER_UPLOAD
     from tests.integration.test_import_processing import report, upload_as
 
     lines = [f"31712345019{index:05d},LIST_{chr(65 + index % 26)}{index // 26}" for index in range(30)]
@@ -106,7 +106,7 @@ def test_an_import_that_stops_making_progress_is_rejected_by_the_watchdog(
 ) -> None:
     """Whatever stalled it (a file never uploaded, a consumer failing on every delivery until its
     message goes to the dead-letter queue), an import ends in a terminal state with a reason."""
-    from chalicelib.registration import imports
+    from chalicelib.registration.imports import processing as imports
 
     clock.set_now(datetime.fromisoformat("2021-06-01T10:00:00+07:00"))
     try:

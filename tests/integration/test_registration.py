@@ -9,6 +9,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.core import clock
+from chalicelib.registration.stores import participants, registrations
 from tests.conftest import TokenFactory, body
 
 SITI: dict[str, Any] = {
@@ -184,17 +185,17 @@ def test_a_batch_that_meets_its_own_registration_written_meanwhile_returns_it(
 ) -> None:
     """Two runs of one import chunk (a duplicate event): the other run registered the row between
     this run's read and its write. The row is the same registration, not a duplicate of it."""
-    from chalicelib.registration import service, store
+    from chalicelib.registration import service
     from chalicelib.registration.schemas import OfficeRegistration
 
-    write = store._write_registrations
+    write = registrations._write_registrations
 
     def other_run_first(group: list[Any], claims: dict[str, dict[str, str]]) -> Any:
         for participant in group:
-            store.add_registration(participant)
+            registrations.add_registration(participant)
         return write(group, claims)
 
-    monkeypatch.setattr(store, "_write_registrations", other_run_first)
+    monkeypatch.setattr(registrations, "_write_registrations", other_run_first)
     [registered] = service.register_many([(OfficeRegistration.model_validate(BUDI), "office-2")], "OFFICE")
     assert not isinstance(registered, Exception), registered
     assert registered.participant_id == service.participant_id_for("office-2")
@@ -203,11 +204,11 @@ def test_a_batch_that_meets_its_own_registration_written_meanwhile_returns_it(
 def test_a_batch_meets_a_claim_taken_after_its_read_and_writes_the_rest(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.registration import service, store
+    from chalicelib.registration import service
     from chalicelib.registration.schemas import OfficeRegistration
 
     register(client, auth, SITI, "acc-siti")
-    monkeypatch.setattr(store._GuardRecord, "batch_get", lambda keys: [])
+    monkeypatch.setattr(participants.GuardRecord, "batch_get", lambda keys: [])
     requests = [
         (
             OfficeRegistration.model_validate({**SITI, "email": "other@example.id", "phone": "081300000001"}),

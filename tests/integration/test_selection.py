@@ -10,8 +10,11 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.core import clock
-from chalicelib.registration import service, store
+from chalicelib.registration import service
 from chalicelib.registration.model import Event, Verification
+from chalicelib.registration.stores import ledger, participants
+from chalicelib.registration.stores import verification as verification_store
+from chalicelib.registration.stores import waves as wave_store
 from tests.conftest import ReadLog, TokenFactory, body, reads_of, run_job
 from tests.integration.test_registration import SITI, register
 
@@ -43,9 +46,9 @@ def person(index: int, province: str, kk: str | None = None) -> dict[str, Any]:
 def verify(account: str, outcome: Verification = Verification.NIK_VERIFIED) -> None:
     participant_id = service.participant_id_for(account)
     event = Event(at=clock.now(), actor="test", action=outcome.value, status_from=None, status_to=None)
-    found = store.participant(participant_id)
+    found = participants.participant(participant_id)
     assert found is not None
-    assert store.record_verification(found, outcome, None, event)
+    assert verification_store.record_verification(found, outcome, None, event)
 
 
 def status_of(client: Client, auth: TokenFactory, account: str) -> str:
@@ -96,7 +99,7 @@ def test_selection_fills_each_province_quota_and_tells_everyone(
     assert (figures["registered"], figures["applied"], figures["selected"]) == (7, 8, 3)
     listed = client.http.get("/v1/waves").json_body["waves"][0]
     assert listed["wave_id"] == "W1"
-    assert store.wave("W1").selection.value == "DONE"  # type: ignore[union-attr]
+    assert wave_store.wave("W1").selection.value == "DONE"  # type: ignore[union-attr]
 
 
 def test_the_selected_get_a_balance_and_a_deadline_thirty_days_out(
@@ -106,14 +109,16 @@ def test_the_selected_get_a_balance_and_a_deadline_thirty_days_out(
     run_job(client, "selection")
     selected = [
         participant
-        for participant in (store.participant(service.participant_id_for(account)) for account in applicants)
+        for participant in (
+            participants.participant(service.participant_id_for(account)) for account in applicants
+        )
         if participant is not None and participant.status.value == "SELECTED"
     ]
     assert len(selected) == 5
     for participant in selected:
         assert participant.balance == 1_000_000
         assert participant.purchase_deadline == datetime.fromisoformat("2021-07-05T23:59:59+07:00")
-        assert "SELECTED" in [event.action for event in store.events(participant.participant_id)]
+        assert "SELECTED" in [event.action for event in ledger.events(participant.participant_id)]
 
 
 def test_selection_cannot_start_while_the_wave_is_open(
@@ -147,7 +152,7 @@ def test_every_run_of_a_pool_reads_the_checkpoints_consistently(
     monkeypatch.setattr(selection, "PAGE", 2)
     client.http.post("/v1/waves/W1/selection", headers=auth("admin"))
     run_job(client, "selection")
-    assert store.wave("W1").selection.value == "DONE"  # type: ignore[union-attr]
+    assert wave_store.wave("W1").selection.value == "DONE"  # type: ignore[union-attr]
     reads = reads_of(dynamodb_reads, "SELECTION#W1")
     assert {read["Key"]["sk"]["S"] for read in reads if "Key" in read} == {"POOL#31", "POOL#32"}
     assert any("KeyConditionExpression" in read for read in reads)

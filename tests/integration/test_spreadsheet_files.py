@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from chalice.test import Client
 
-from chalicelib.registration import import_rows, service, store
+from chalicelib.registration import service
+from chalicelib.registration.imports import rows as import_rows
+from chalicelib.registration.stores import participants
 from tests.conftest import TokenFactory
 from tests.fixtures.spreadsheets import generate
 from tests.integration.test_import_processing import notify, report, status, upload
@@ -29,7 +31,7 @@ def registered() -> list[str]:
     is registered."""
     niks = [person[0] for person in generate.PEOPLE]
     rounded = [spreadsheet_number(nik) for nik in niks]
-    return [nik for nik in niks + rounded if store.holder_of("NIK", nik) is not None]
+    return [nik for nik in niks + rounded if participants.holder_of("NIK", nik) is not None]
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.core import clock
-from chalicelib.registration import service, store
+from chalicelib.registration import service
 from chalicelib.registration.model import Participant
+from chalicelib.registration.stores import ledger, participants
 from tests.conftest import ReadLog, TokenFactory, body, reads_of, run_job
 from tests.integration.test_registration import error_of, register
 from tests.integration.test_selection import person, verify
@@ -171,7 +172,7 @@ def test_the_catalogue_pages_with_an_opaque_cursor(client: Client, auth: TokenFa
 def test_the_catalogue_snapshot_is_read_once_until_the_catalogue_changes(
     client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.training import store as training_store
+    from chalicelib.training.stores import courses as training_store
 
     publish(client, auth, "C1")
     rebuilt: list[int] = []
@@ -282,7 +283,7 @@ def test_the_first_completion_starts_the_incentive_stage_and_a_rating_follows(
     assert error_of(complete(client, auth, purchase_id, certificate="OTHER")) == (409, "ALREADY_COMPLETED")
     assert me(client, auth, market[0])["status"] == "INCENTIVE"
     participant_id = service.participant_id_for(market[0])
-    assert "COURSE_COMPLETED" in [event.action for event in store.events(participant_id)]
+    assert "COURSE_COMPLETED" in [event.action for event in ledger.events(participant_id)]
 
     from chalicelib.training import service as training
 
@@ -343,7 +344,7 @@ def test_the_sweep_revokes_who_did_not_buy_by_the_deadline(
     assert stats["unspent_balance"] == 1_000_000
     from chalicelib.core import counters
 
-    per_wave = counters.totals(counters.wave_scope("W1", "31"))
+    per_wave, _ = counters.totals(counters.wave_scope("W1", "31"), ("revoked", "returned_balance"))
     assert (per_wave["revoked"], per_wave["returned_balance"]) == (1, 1_000_000)
 
 
@@ -404,7 +405,7 @@ def refused_when_written_at(participant: Participant, course_id: str, landed: da
     service checked in time on `participant` as read, but that lands at `landed`: the service's
     check and the write are not one moment."""
     from chalicelib.registration.model import Event
-    from chalicelib.training import store as training
+    from chalicelib.training import purchases as training
     from chalicelib.training.model import Purchase
 
     late = Purchase(
@@ -419,7 +420,7 @@ def refused_when_written_at(participant: Participant, course_id: str, landed: da
     event = Event(at=landed, actor="late", action="COURSE_PURCHASED", status_from=participant.status.value,
                   status_to="TRAINING")  # fmt: skip
     try:
-        training.add_purchase(participant, late, event)
+        training.record_purchase(participant, late, event)
     except training.PurchaseRefused:
         return True
     return False
@@ -443,7 +444,7 @@ def second_read_fails(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -
 def test_the_database_refuses_a_first_purchase_that_lands_after_the_deadline(
     client: Client, auth: TokenFactory, market: list[str]
 ) -> None:
-    read_in_time = store.participant(service.participant_id_for(market[1]))
+    read_in_time = participants.participant(service.participant_id_for(market[1]))
     assert read_in_time is not None and read_in_time.purchase_deadline is not None
     assert refused_when_written_at(read_in_time, "C1", read_in_time.purchase_deadline + timedelta(seconds=1))
     assert me(client, auth, market[1])["balance"] == 1_000_000
@@ -453,7 +454,7 @@ def test_the_database_refuses_a_later_purchase_that_lands_after_the_balance_expi
     client: Client, auth: TokenFactory, market: list[str]
 ) -> None:
     assert buy(client, auth, market[1], "C1").status_code == 201
-    read_in_time = store.participant(service.participant_id_for(market[1]))
+    read_in_time = participants.participant(service.participant_id_for(market[1]))
     assert read_in_time is not None and read_in_time.balance_expires_at is not None
     assert refused_when_written_at(read_in_time, "C2", read_in_time.balance_expires_at + timedelta(seconds=1))
     assert me(client, auth, market[1])["balance"] == 600_000
@@ -507,7 +508,7 @@ def test_two_first_purchases_at_once_move_the_participant_to_training_once(
     from chalicelib.registration import service as registration
 
     participant_id = service.participant_id_for(market[0])
-    as_both_read = store.participant(participant_id)
+    as_both_read = participants.participant(participant_id)
     assert as_both_read is not None
     own_record = registration.own_record
     stale: list[Participant] = []
@@ -521,7 +522,7 @@ def test_two_first_purchases_at_once_move_the_participant_to_training_once(
     assert buy(client, auth, market[0], "C2").status_code == 201
     moves = sorted(
         (event.status_from, event.status_to)
-        for event in store.events(participant_id)
+        for event in ledger.events(participant_id)
         if event.action == "COURSE_PURCHASED"
     )
     assert moves == [("SELECTED", "TRAINING"), ("TRAINING", "TRAINING")]
@@ -563,16 +564,16 @@ def test_an_idempotency_key_reused_for_another_participant_is_refused(
 def test_a_sweep_holding_a_stale_copy_does_not_expire_a_balance_twice(
     client: Client, auth: TokenFactory, market: list[str]
 ) -> None:
-    from chalicelib.training import service as training
+    from chalicelib.training import revocation as training
 
     buy(client, auth, market[0], "C1")
     participant_id = service.participant_id_for(market[0])
     clock.set_now(datetime.fromisoformat("2021-12-03T01:00:00+07:00"))
-    stale = store.participant(participant_id)
+    stale = participants.participant(participant_id)
     assert stale is not None
     assert training._expire_if_due(stale)
     assert not training._expire_if_due(stale)
-    assert [event.action for event in store.events(participant_id)].count("BALANCE_EXPIRED") == 1
+    assert [event.action for event in ledger.events(participant_id)].count("BALANCE_EXPIRED") == 1
     stats = client.http.get("/v1/stats/provinces/31").json_body
     assert stats["expired_balance"] == 600_000
 
@@ -583,7 +584,7 @@ def test_the_sweep_finds_deadlines_filed_under_rules_since_changed(
     """Selected with a 30-day window; the programme then shortens it to 14 days for later waves."""
     from chalicelib.core.settings import programme
     from chalicelib.registration import selection
-    from chalicelib.training import service as training
+    from chalicelib.training import courses as training
 
     shorter = programme().model_copy(update={"purchase_deadline_days": 14})
     for module in (selection, training):

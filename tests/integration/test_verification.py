@@ -13,8 +13,10 @@ from chalice.test import Client
 
 from chalicelib.core import clock
 from chalicelib.core.settings import settings
-from chalicelib.registration import service, store
+from chalicelib.registration import service
 from chalicelib.registration.registry import RegistryUnavailable
+from chalicelib.registration.stores import participants
+from chalicelib.registration.stores import verification as verification_store
 from devstack.registry import FakeRegistry
 from tests.conftest import ReadLog, TokenFactory, reads_of, run_job
 from tests.integration.test_registration import SITI, register
@@ -30,7 +32,7 @@ def registry(configure: Callable[..., None]) -> Iterator[FakeRegistry]:
 
 
 def verification_of(account: str) -> str:
-    found = store.participant(service.participant_id_for(account))
+    found = participants.participant(service.participant_id_for(account))
     assert found is not None
     return found.verification.value
 
@@ -145,7 +147,7 @@ def overlapping(monkeypatch: pytest.MonkeyPatch) -> None:
     reading the pending index and acting on what it read."""
     from chalicelib.registration import verification
 
-    read = store.pending_verifications
+    read = verification_store.pending_verifications
     state = {"overlapped": False}
 
     def pending(*args: Any, **kwargs: Any) -> Any:
@@ -155,7 +157,7 @@ def overlapping(monkeypatch: pytest.MonkeyPatch) -> None:
             verification.dispatch()
         return found
 
-    monkeypatch.setattr(store, "pending_verifications", pending)
+    monkeypatch.setattr(verification_store, "pending_verifications", pending)
 
 
 def test_overlapping_runs_stay_within_the_daily_cap(
@@ -213,7 +215,7 @@ def account_in_shard(shard: int, name: str) -> str:
     """An account whose participant's pending check lands in `shard` of the verification index."""
     for attempt in range(1000):
         account = f"acc-{name}-{attempt}"
-        if store.verification_shard_key(service.participant_id_for(account)) == f"VERIFY#{shard:02d}":
+        if participants.verification_shard_key(service.participant_id_for(account)) == f"VERIFY#{shard:02d}":
             return account
     raise AssertionError(f"no account found for shard {shard}")
 
@@ -342,7 +344,7 @@ def test_a_backlog_in_one_shard_is_read_a_page_at_a_time(
     # Then it sends the four oldest, having read about as many entries as it sends, never everything
     assert sent == backlog[:4]
     index_reads = [read for read in dynamodb_reads if read.get("IndexName") == "gsi2"]
-    assert sum(read["Limit"] for read in index_reads) <= 2 * 4 + store.VERIFICATION_SHARDS
+    assert sum(read["Limit"] for read in index_reads) <= 2 * 4 + participants.VERIFICATION_SHARDS
 
 
 def dispatched_one(client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -393,15 +395,15 @@ def test_a_lookup_that_failed_after_the_registry_answered_is_not_asked_again_unt
 
     # Given a delivery that asked the registry and then failed to record the answer
     participant_id = dispatched_one(client, auth, monkeypatch)
-    record = store.record_verification
+    record = verification_store.record_verification
 
     def throttled(*args: Any) -> bool:
         raise RuntimeError("the participants table is throttled")
 
-    monkeypatch.setattr(store, "record_verification", throttled)
+    monkeypatch.setattr(verification_store, "record_verification", throttled)
     with pytest.raises(RuntimeError):
         verification.verify(participant_id)
-    monkeypatch.setattr(store, "record_verification", record)
+    monkeypatch.setattr(verification_store, "record_verification", record)
 
     # When SQS delivers the message again
     retried = verification.verify(participant_id)
@@ -457,5 +459,5 @@ def test_the_consumer_never_acts_on_a_stale_profile(
 
     verification.verify(participant_id)
 
-    profile_reads = reads_of(dynamodb_reads, store.participant_key(participant_id))
+    profile_reads = reads_of(dynamodb_reads, participants.participant_key(participant_id))
     assert all(read.get("ConsistentRead") for read in profile_reads)

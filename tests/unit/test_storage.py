@@ -7,11 +7,15 @@ from typing import Any
 import pytest
 from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
+import app  # noqa: F401  (every domain's models, declared as the app imports them)
+import chalicelib.incentives.tables
+import chalicelib.surveys.tables  # noqa: F401  (the money and survey domains' tables, declared ahead)
 from chalicelib.core.settings import settings
-from chalicelib.core.storage import MODELS, pii_key
-from tests.infra import table_definitions
+from chalicelib.core.storage import declared_models, pii_key
+from devstack.tables import table_definitions
 
 DEFINITIONS = {definition["TableName"]: definition for definition in table_definitions("local")}
+MODELS = declared_models()
 
 
 def _keys(schema: list[dict[str, Any]]) -> dict[str, str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.registration import csvfile
+from chalicelib.registration.imports import csvfile
 
 cells = st.lists(st.sampled_from(["a", "B", "é", " ", '"', ",", ";", "\n", "\r\n", "\r"]), max_size=12).map(
     "".join

@@ -11,8 +11,9 @@ import pytest
 from pynamodb.constants import ALL_OLD
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.registration import store
+from chalicelib.core import storage
 from chalicelib.registration.model import Participant, Verification
+from chalicelib.registration.stores import participants, registrations
 
 
 class RecordingConnection:
@@ -51,11 +52,13 @@ def _participant(**changes: Any) -> Participant:
 
 def _with_models(participant: Participant, connection: RecordingConnection) -> None:
     """The transaction as it was written before: PynamoDB's models and `TransactWrite`."""
-    record, *guards = store.registration_items(participant)
+    record, *guards = participants.registration_items(participant)
     with TransactWrite(connection=connection) as transaction:
-        transaction.save(record, condition=store._ProfileRecord.pk.does_not_exist(), return_values=ALL_OLD)
+        transaction.save(
+            record, condition=participants.ProfileRecord.pk.does_not_exist(), return_values=ALL_OLD
+        )
         for guard in guards:
-            transaction.save(guard, condition=store._GuardRecord.pk.does_not_exist())
+            transaction.save(guard, condition=participants.GuardRecord.pk.does_not_exist())
 
 
 @pytest.mark.parametrize(
@@ -75,9 +78,9 @@ def test_a_registration_sends_what_pynamodb_would_send(
 ) -> None:
     participant = _participant(**changes)
     direct, with_models = RecordingConnection(), RecordingConnection()
-    monkeypatch.setattr(store, "connection", lambda: direct)
+    monkeypatch.setattr(storage, "connection", lambda: direct)
 
-    store.add_registration(participant)
+    registrations.add_registration(participant)
     _with_models(participant, with_models)
 
     assert direct.sent == with_models.sent
@@ -86,14 +89,14 @@ def test_a_registration_sends_what_pynamodb_would_send(
 
 def test_a_required_attribute_left_empty_is_refused_before_sending(monkeypatch: pytest.MonkeyPatch) -> None:
     connection = RecordingConnection()
-    monkeypatch.setattr(store, "connection", lambda: connection)
+    monkeypatch.setattr(storage, "connection", lambda: connection)
 
     with pytest.raises(ValueError, match="phone"):
-        store.add_registration(_participant(phone=None))
+        registrations.add_registration(_participant(phone=None))
 
     assert connection.sent == []
 
 
 def test_an_attribute_the_model_does_not_have_is_refused() -> None:
     with pytest.raises(ValueError, match="nickname"):
-        store._item(store._GuardRecord, {"pk": "NIK#x", "nickname": "Siti"})
+        participants.item(participants.GuardRecord, {"pk": "NIK#x", "nickname": "Siti"})

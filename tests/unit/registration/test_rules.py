@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.core.provinces import province_names
 from chalicelib.core.settings import programme
-from chalicelib.registration.provinces import province_names
 from chalicelib.registration.rules import (
     Gender,
     IdentityError,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.registration import spreadsheets
-from chalicelib.registration.spreadsheets import EVIDENCE, AmbiguousYear, damaged_identity_column
+from chalicelib.registration.imports import spreadsheets
+from chalicelib.registration.imports.spreadsheets import EVIDENCE, AmbiguousYear, damaged_identity_column
 
 COLUMNS = ("nik", "kk_number", "full_name")
 

@@ -2,7 +2,7 @@
 
 Each code is specific (which rule or which column), and its message, in Indonesian, names the
 column and says what to write instead. Messages never quote a cell: the report of a row about
-someone of another province must not show them (see `imports._shown`).
+someone of another province must not show them (see `imports.report`).
 """
 
 from __future__ import annotations

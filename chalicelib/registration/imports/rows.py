@@ -1,5 +1,5 @@
 """An import's rows, a chunk at a time: each row of a registrations, cohort or exclusion file gets
-its outcome, with a specific code and a message the clerk can act on (`import_reasons`)."""
+its outcome, with a specific code and a message the clerk can act on (`reasons`)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ from chalicelib.core import clock
 from chalicelib.core.errors import DomainError
 from chalicelib.core.settings import programme
 from chalicelib.core.validation import field_problems
-from chalicelib.registration import csvfile, import_reasons, rules, service, spreadsheets, store
-from chalicelib.registration.import_reasons import RowProblem
+from chalicelib.registration import rules
+from chalicelib.registration.applications import applied_through, apply_to_wave, tag_cohort
+from chalicelib.registration.errors import AlreadyApplied
+from chalicelib.registration.imports import csvfile, reasons, spreadsheets
+from chalicelib.registration.imports.reasons import RowProblem
 from chalicelib.registration.model import Account, Event, Import, ImportKind, OfficeRow
+from chalicelib.registration.registrations import register_many
 from chalicelib.registration.schemas import OfficeRegistration
+from chalicelib.registration.stores import lists, participants
 
 IMPORTED, DUPLICATE, INVALID, NOT_ELIGIBLE, WRONG_PROVINCE = (
     "IMPORTED",
@@ -37,7 +42,7 @@ class Outcome(NamedTuple):
 
 
 def _invalid(code: str) -> Outcome:
-    return Outcome.of(INVALID, import_reasons.row_problem(code))
+    return Outcome.of(INVALID, reasons.row_problem(code))
 
 
 def outcomes(batch: Import, rows: list[csvfile.Record], first_row: int) -> list[Outcome]:
@@ -63,7 +68,7 @@ def _with_nik(batch: Import, record: csvfile.Record) -> dict[str, str] | Outcome
     if isinstance(row, Outcome):
         return row
     if not rules.sixteen_digits(row["nik"]):
-        return Outcome.of(INVALID, import_reasons.field_problem({"nik": "NIK harus 16 angka"}, batch.columns))
+        return Outcome.of(INVALID, reasons.field_problem({"nik": "NIK harus 16 angka"}, batch.columns))
     return row
 
 
@@ -79,10 +84,10 @@ def _cohort_outcome(batch: Import, record: csvfile.Record) -> Outcome:
         return row
     nik, cohort = row["nik"], row["cohort"].strip().upper()
     if nik[:2] != batch.province:
-        return Outcome.of(WRONG_PROVINCE, import_reasons.row_problem(WRONG_PROVINCE))
+        return Outcome.of(WRONG_PROVINCE, reasons.row_problem(WRONG_PROVINCE))
     if not _NAME.match(cohort):
         return _invalid("INVALID_COHORT")
-    participant_id = store.holder_of("NIK", nik)
+    participant_id = participants.holder_of("NIK", nik)
     if participant_id is None:
         return _invalid("NOT_REGISTERED")
     event = Event(
@@ -93,7 +98,7 @@ def _cohort_outcome(batch: Import, record: csvfile.Record) -> Outcome:
         status_to=None,
         details={"cohort": cohort, "import_id": batch.import_id},
     )
-    service.tag_cohort(participant_id, cohort, event)
+    tag_cohort(participant_id, cohort, event)
     return Outcome(IMPORTED)
 
 
@@ -123,9 +128,9 @@ def _exclude(batch: Import, rows: list[csvfile.Record]) -> list[Outcome]:
         listed.append((row["nik"], list_name))
     opened = {list_name for _, list_name in listed} - set(batch.lists)
     if opened:
-        store.open_exclusion_lists(opened, batch.import_id)
+        lists.open_exclusion_lists(opened, batch.import_id)
     for nik, list_name in listed:
-        store.add_exclusion(nik, list_name, batch.import_id)
+        lists.add_exclusion(nik, list_name, batch.import_id)
     return settled
 
 
@@ -154,7 +159,7 @@ def _register(batch: Import, rows: list[csvfile.Record], first_row: int) -> list
         else:
             settled.append(None)
             requests.append((checked, row_account(batch.import_id, number)))
-    registered = iter(service.register_many(requests, channel="OFFICE"))
+    registered = iter(register_many(requests, channel="OFFICE"))
     accounts = iter(account for _, account in requests)
     final = []
     for record, outcome in zip(rows, settled, strict=True):
@@ -163,7 +168,7 @@ def _register(batch: Import, rows: list[csvfile.Record], first_row: int) -> list
             continue
         result, account = next(registered), next(accounts)
         if isinstance(result, DomainError):
-            problem = import_reasons.of_error(result, batch.columns)
+            problem = reasons.of_error(result, batch.columns)
             final.append(Outcome.of(_OUTCOMES.get(result.code, INVALID), problem))
         else:
             row = dict(zip(batch.columns, record.cells, strict=True))
@@ -187,7 +192,7 @@ def _office_registration(batch: Import, record: csvfile.Record) -> OfficeRegistr
         return row
     nik = row["nik"]
     if rules.sixteen_digits(nik) and nik[:2] != batch.province:
-        return Outcome.of(WRONG_PROVINCE, import_reasons.row_problem(WRONG_PROVINCE))
+        return Outcome.of(WRONG_PROVINCE, reasons.row_problem(WRONG_PROVINCE))
     try:
         birth_date = spreadsheets.office_date(row["birth_date"])
     except spreadsheets.AmbiguousYear:
@@ -208,7 +213,7 @@ def _office_registration(batch: Import, record: csvfile.Record) -> OfficeRegistr
         for name, value in body.items():
             if value is None and name in problems:
                 problems[name] = "wajib diisi"
-        return Outcome.of(INVALID, import_reasons.field_problem(problems, batch.columns))
+        return Outcome.of(INVALID, reasons.field_problem(problems, batch.columns))
 
 
 def _applied(account: Account, wave_id: str | None) -> Outcome:
@@ -216,9 +221,9 @@ def _applied(account: Account, wave_id: str | None) -> Outcome:
     A row run again after a crash reports its own first attempt's application as that attempt did."""
     if wave_id:
         try:
-            service.apply_to_wave(account, wave_id)
-        except service.AlreadyApplied as error:
-            if not service.applied_through(account, wave_id):
+            apply_to_wave(account, wave_id)
+        except AlreadyApplied as error:
+            if not applied_through(account, wave_id):
                 return _applied_but(error)
         except DomainError as error:
             return _applied_but(error)
@@ -227,4 +232,4 @@ def _applied(account: Account, wave_id: str | None) -> Outcome:
 
 def _applied_but(error: DomainError) -> Outcome:
     reason = f"peserta terdaftar, tetapi tidak dapat mendaftar gelombang ini ({error.message.rstrip('.')})"
-    return Outcome(IMPORTED, error.code, import_reasons.about("wave_id", reason))
+    return Outcome(IMPORTED, error.code, reasons.about("wave_id", reason))

@@ -1,8 +1,9 @@
 """In-memory stand-ins for the stores, for fast tests and benchmarks at the programme's size.
 
-`InMemorySelectionStore` keeps the contract of `store.DynamoSelectionStore` (pages in index
-order, conditional decisions, versioned checkpoints) and counts every item it reads and writes,
-so a benchmark can show what selection would cost DynamoDB.
+`InMemorySelectionStore` keeps the contract of the DynamoDB one
+(`registration.stores.selection`: pages in index order, conditional decisions, versioned
+checkpoints) and counts every item it reads and writes, so a benchmark can show what selection
+would cost DynamoDB.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Test tables built from `infra/resources.json`, so tests and the deployed schema cannot drift."""
+"""Tables and queues built from `infra/resources.json` in in-process moto (tests, benchmarks), so
+they and the deployed schema cannot drift."""
 
 from __future__ import annotations
 

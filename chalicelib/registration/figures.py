@@ -1,0 +1,42 @@
+"""Registration's public figures, per province (and per wave for selections), kept by the writes
+that change them (`core.counters`)."""
+
+from __future__ import annotations
+
+from chalicelib.core import counters
+from chalicelib.core.storage import UnitOfWork
+
+FIGURES = ("registered", "applied", "selected")
+COHORT = "COHORT"
+
+
+def count(
+    unit: UnitOfWork, province_code: str, spread_by: str, wave_id: str | None = None, **figures: int
+) -> None:
+    """Add `figures` (names of `FIGURES`) to the province's, and to the wave's within it if given."""
+    unknown = set(figures) - set(FIGURES)
+    if unknown:
+        raise ValueError(f"not registration's figures: {sorted(unknown)}")
+    counters.add_in(unit, counters.province_scope(province_code), spread_by, figures)
+    if wave_id is not None:
+        counters.add_in(unit, counters.wave_scope(wave_id, province_code), spread_by, figures)
+
+
+def count_cohort(unit: UnitOfWork, province_code: str, cohort: str, spread_by: str) -> None:
+    """One more participant of `cohort` in the province."""
+    counters.add_in(
+        unit,
+        counters.province_scope(province_code),
+        spread_by,
+        {"participants": 1},
+        group=f"{COHORT}#{cohort}",
+    )
+
+
+def cohorts(groups: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Participants per cohort, from the groups of a province's counters (`counters.totals`)."""
+    return {
+        group.removeprefix(f"{COHORT}#"): figures.get("participants", 0)
+        for group, figures in groups.items()
+        if group.startswith(f"{COHORT}#")
+    }
