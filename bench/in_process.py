@@ -19,6 +19,7 @@ os.environ.update(
         "AWS_REGION": "ap-southeast-3",
         "UPLOAD_BUCKET": "prakerja-local-uploads-123456789012",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
