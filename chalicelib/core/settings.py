@@ -46,6 +46,18 @@ class Settings(BaseModel):
     import_stall_minutes: int = Field(default=120, gt=0)
     registration_refusals_per_day: int = Field(default=10, gt=0)
 
+    # Payment partners (docs/PARTNERS.md; chalicelib/incentives/partners). The URL is a template
+    # with `{partner_id}` or a JSON map of partner id → URL; the secrets a JSON map of partner id →
+    # secret (local), or the id of a Secrets Manager secret holding that map (AWS).
+    partners_url: str = ""
+    partner_secrets: SecretStr | None = None
+    partner_secrets_id: str | None = None
+    partner_timeout_seconds: float = Field(default=10.0, gt=0)
+    partner_retries: int = Field(default=2, ge=0, le=10)
+    partner_backoff_seconds: float = Field(default=0.2, ge=0)
+    partner_breaker_failures: int = Field(default=5, gt=0)
+    partner_breaker_reset_seconds: float = Field(default=30.0, gt=0)
+
     @property
     def prefix(self) -> str:
         return self.resource_prefix or f"prakerja-{self.stage}"
@@ -82,6 +94,15 @@ _ENVIRONMENT = {
     "catalogue_refresh_seconds": "CATALOGUE_REFRESH_SECONDS",
     "import_stall_minutes": "IMPORT_STALL_MINUTES",
     "registration_refusals_per_day": "REGISTRATION_REFUSALS_PER_DAY",
+    # Payment partners
+    "partners_url": "PARTNERS_URL",
+    "partner_secrets": "PARTNER_SECRETS",
+    "partner_secrets_id": "PARTNER_SECRETS_ID",
+    "partner_timeout_seconds": "PARTNER_TIMEOUT_SECONDS",
+    "partner_retries": "PARTNER_RETRIES",
+    "partner_backoff_seconds": "PARTNER_BACKOFF_SECONDS",
+    "partner_breaker_failures": "PARTNER_BREAKER_FAILURES",
+    "partner_breaker_reset_seconds": "PARTNER_BREAKER_RESET_SECONDS",
 }
 
 
