@@ -18,6 +18,7 @@ from devstack.activity import Activity
 from devstack.declarations import Job, ScheduledFunction
 from devstack.events import ContextFactory, scheduled_event
 from devstack.issuer import LocalIssuer
+from devstack.partners import FakePartners
 from devstack.relay import Relay
 
 log = logging.getLogger("devstack.jobs")
@@ -67,12 +68,16 @@ class JobRunner:
 
 
 class Runtime:
-    """What the dev routes act through: the local token issuer, the job runner, the relay."""
+    """What the dev routes act through: the local token issuer, the job runner, the relay, and the
+    fake payment partners (None where a test runs the routes without them)."""
 
-    def __init__(self, issuer: LocalIssuer, runner: JobRunner, relay: Relay) -> None:
+    def __init__(
+        self, issuer: LocalIssuer, runner: JobRunner, relay: Relay, partners: FakePartners | None = None
+    ) -> None:
         self.issuer = issuer
         self._runner = runner
         self._relay = relay
+        self.partners = partners
 
     def run_job(self, job: Job, drain_timeout: float = DRAIN_TIMEOUT_SECONDS) -> Summary:
         relayed_before = self._relay.delivered

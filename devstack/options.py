@@ -1,8 +1,8 @@
 """Where the local stack listens and keeps its state, from the environment (CONTRACT.md, "Running locally").
 
 The AWS endpoint is started by the stack itself, so its URL must point at this machine; only the
-port is taken from it. `DEVSTACK_DIR` moves the state directory (pid file, logs, signing keys), so
-that a test can run a second stack beside a developer's.
+port is taken from it. `DEVSTACK_DIR` moves the state directory (pid file, logs, signing keys, the
+fake partners' ledgers), so that a test can run a second stack beside a developer's.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ HOST = "127.0.0.1"
 STAGE = "local"
 DEFAULT_API_PORT = 8000
 DEFAULT_AWS_ENDPOINT_URL = "http://127.0.0.1:5000"
+DEFAULT_PARTNERS_PORT = 8090
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_HOSTNAMES = frozenset({"127.0.0.1", "localhost"})
 
@@ -30,6 +31,7 @@ class StackOptions:
     api_port: int
     aws_endpoint_url: str
     state_dir: Path
+    partners_port: int = DEFAULT_PARTNERS_PORT
     project_dir: Path = PROJECT_DIR
 
     @classmethod
@@ -40,6 +42,7 @@ class StackOptions:
             api_port=_port(environ.get("API_PORT") or str(DEFAULT_API_PORT), "API_PORT"),
             aws_endpoint_url=endpoint_url,
             state_dir=Path(environ.get("DEVSTACK_DIR") or PROJECT_DIR / ".devstack").resolve(),
+            partners_port=_port(environ.get("PARTNERS_PORT") or str(DEFAULT_PARTNERS_PORT), "PARTNERS_PORT"),
         )
 
     @property
@@ -57,6 +60,11 @@ class StackOptions:
     @property
     def keys_dir(self) -> Path:
         return self.state_dir / "keys"
+
+    @property
+    def partners_dir(self) -> Path:
+        """The fake payment partners' ledgers: kept across restarts, as a partner's books are."""
+        return self.state_dir / "partners"
 
     @property
     def api_url(self) -> str:

@@ -1,4 +1,5 @@
-"""The local stage's own routes (CONTRACT.md, "Running locally"): tokens, the clock, jobs on demand.
+"""The local stage's own routes (CONTRACT.md, "Running locally" and "Local fakes"): tokens, the clock,
+jobs on demand, the fake payment partners' faults and ledgers.
 
 Registered on the app by the local stack only, so no deployed stage can have them. Built from the
 app object at registration time rather than by importing `app`, which keeps `app.py` free of any
@@ -19,6 +20,7 @@ from chalicelib.core import clock
 from devstack.declarations import CONTRACT_JOBS, Declarations, job_function_names
 from devstack.issuer import LocalIssuer
 from devstack.jobs import Runtime
+from devstack.partners import FakePartners, FaultsInvalid, UnknownPartnerId
 
 log = logging.getLogger("devstack.routes")
 
@@ -43,6 +45,15 @@ def dev_blueprint(app: Chalice, runtime: Runtime) -> Blueprint:
     @bp.route("/dev/jobs/{job}", methods=["POST"], content_types=CONTENT_TYPES)
     def devstack_jobs(job: str) -> Response:
         return _answer(lambda: run_job(job, declarations, runtime))
+
+    @bp.route("/dev/partners/{partner_id}/faults", methods=["POST"], content_types=CONTENT_TYPES)
+    def devstack_partner_faults(partner_id: str) -> Response:
+        raw = bp.current_request.raw_body
+        return _answer(lambda: set_partner_faults(runtime.partners, partner_id, _json_object(raw)))
+
+    @bp.route("/dev/partners/{partner_id}/ledger", methods=["GET"])
+    def devstack_partner_ledger(partner_id: str) -> Response:
+        return _answer(lambda: _partner(runtime.partners, partner_id).ledger(partner_id))
 
     return bp
 
@@ -83,6 +94,28 @@ def run_job(job: str, declarations: Declarations, runtime: Runtime) -> dict[str,
     except Exception as error:
         log.exception("job %s failed", job)
         raise Refused(500, "JOB_FAILED", f"Job {job} gagal: {type(error).__name__}: {error}") from error
+
+
+def set_partner_faults(
+    partners: FakePartners | None, partner_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        return _partner(partners, partner_id).set_faults(partner_id, body)
+    except FaultsInvalid as invalid:
+        raise Refused(422, "VALIDATION_FAILED", "Pengaturan gangguan tidak valid.", invalid.fields) from None
+
+
+def _partner(partners: FakePartners | None, partner_id: str) -> FakePartners:
+    if partners is None:
+        raise Refused(404, "PARTNERS_NOT_RUNNING", "Mitra pembayaran tiruan tidak berjalan di sini.")
+    try:
+        partners.partner(partner_id)
+    except UnknownPartnerId:
+        known = ", ".join(partners.partners)
+        raise Refused(
+            404, "UNKNOWN_PARTNER", f"Mitra pembayaran tidak dikenal; pilih salah satu: {known}."
+        ) from None
+    return partners
 
 
 class Refused(Exception):

@@ -36,6 +36,8 @@ from devstack.events import context_factory
 from devstack.issuer import LocalIssuer
 from devstack.jobs import JobRunner, Runtime
 from devstack.options import HOST, PROJECT_DIR, STAGE, OptionsError, StackOptions
+from devstack.partners import LOCAL_SECRETS, FakePartners, S3Sink
+from devstack.partners.server import HOLD_SECONDS
 from devstack.registry import FakeRegistry
 from devstack.relay import Relay
 from devstack.routes import dev_blueprint
@@ -82,11 +84,13 @@ def main() -> int:
 
 
 def _run(options: StackOptions) -> int:
-    taken = [port for port in (options.api_port, options.aws_port) if not lock.port_is_free(HOST, port)]
+    ports = (options.api_port, options.aws_port, options.partners_port)
+    taken = [port for port in ports if not lock.port_is_free(HOST, port)]
     if taken:
         print(
             f"port(s) {', '.join(map(str, taken))} already in use: a local stack may already be running "
-            "from another directory, or another program holds them; set API_PORT / AWS_ENDPOINT_URL",
+            "from another directory, or another program holds them; set API_PORT / AWS_ENDPOINT_URL / "
+            "PARTNERS_PORT",
             file=sys.stderr,
         )
         return EXIT_REFUSED
@@ -134,16 +138,21 @@ def _start(options: StackOptions, running: ExitStack) -> subprocess.Popen[bytes]
     registry = FakeRegistry()
     running.callback(registry.close)
     config = chalice_config(options.project_dir)
-    os.environ.update(app_environment(config, options, issuer.jwks_url) | {"REGISTRY_URL": registry.url})
+    environment = app_environment(config, options, issuer.jwks_url) | {"REGISTRY_URL": registry.url}
+    partners = start_partners(options, issuer, environment)
+    running.callback(partners.close)
+    environment |= {"PARTNERS_URL": partners.url_template, "PARTNER_SECRETS": json.dumps(LOCAL_SECRETS)}
+    os.environ.update(environment)
     for name in REAL_CREDENTIAL_VARIABLES:
         os.environ.pop(name, None)
     published = catalogue.publish_if_empty()
     if published:
         log.info("published the generated catalogue: %d courses", published)
     app = load_app(options.project_dir)
-    server = _serve(app, config, options, issuer, running)
+    server = _serve(app, config, options, issuer, partners, running)
     print(
-        f"prakerja local stack ready: API {options.api_url}, AWS endpoint {options.aws_endpoint_url}\n"
+        f"prakerja local stack ready: API {options.api_url}, AWS endpoint {options.aws_endpoint_url}, "
+        f"payment partners {partners.url}\n"
         f"  logs: the app, relay and schedules here; the AWS endpoint in {endpoint_log}\n"
         f"  {len(server.app_object.routes)} routes; Ctrl-C stops everything",
         flush=True,
@@ -152,7 +161,12 @@ def _start(options: StackOptions, running: ExitStack) -> subprocess.Popen[bytes]
 
 
 def _serve(
-    app: Chalice, config: Config, options: StackOptions, issuer: LocalIssuer, running: ExitStack
+    app: Chalice,
+    config: Config,
+    options: StackOptions,
+    issuer: LocalIssuer,
+    partners: FakePartners,
+    running: ExitStack,
 ) -> LocalDevServer:
     declarations = Declarations.of(app)
     activity = Activity()
@@ -161,7 +175,7 @@ def _serve(
         declarations.consumers, aws_client("sqs", options.aws_endpoint_url), activity, contexts, REGION
     )
     runner = JobRunner(activity, contexts, REGION, clock.now)
-    app.register_blueprint(dev_blueprint(app, Runtime(issuer, runner, relay)))
+    app.register_blueprint(dev_blueprint(app, Runtime(issuer, runner, relay, partners)))
     # socketserver's default backlog of 5 resets connections under a registration spike's load.
     ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
     gateway.answer_missing_routes(options.project_dir / "infra" / "resources.json")
@@ -175,6 +189,21 @@ def _serve(
     scheduler.start()
     running.callback(scheduler.stop)
     return server
+
+
+def start_partners(options: StackOptions, issuer: LocalIssuer, environment: dict[str, str]) -> FakePartners:
+    """The fake payment partners on their own port, their settlement files in the upload bucket, and
+    their callbacks carrying the local issuer's partner tokens."""
+    timeout = float(environment.get("PARTNER_TIMEOUT_SECONDS") or Settings().partner_timeout_seconds)
+    return FakePartners(
+        options.partners_dir,
+        host=HOST,
+        port=options.partners_port,
+        issuer=issuer,
+        settlements=S3Sink(aws_client("s3", options.aws_endpoint_url), environment.get("UPLOAD_BUCKET", "")),
+        # A held request must outlast the app's own timeout, or "timeout" would not time out.
+        hold_seconds=max(HOLD_SECONDS, timeout + 5),
+    )
 
 
 def chalice_config(project_dir: Path) -> Config:

@@ -1,6 +1,6 @@
 """`make run` end to end: `python -m devstack` on free ports, as a developer (and the acceptance
-checks) use it: it says `ready`, serves the real app with local tokens, refuses a second copy of
-itself, and leaves nothing behind on Ctrl-C."""
+checks) use it: it says `ready`, serves the real app with local tokens and the fake payment
+partners on their own port, refuses a second copy of itself, and leaves nothing behind on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ class RunningStack:
     api: str
     api_port: int
     aws_port: int
+    partners_port: int
     pid_file: Path
     lines: queue.Queue[str]
 
@@ -63,10 +64,11 @@ def _pump(stream: Iterator[str], lines: queue.Queue[str]) -> None:
 
 @pytest.fixture
 def running_stack(tmp_path: Path) -> Iterator[RunningStack]:
-    api_port, aws_port = free_port(), free_port()
+    api_port, aws_port, partners_port = free_port(), free_port(), free_port()
     environment = {
         **os.environ,
         "API_PORT": str(api_port),
+        "PARTNERS_PORT": str(partners_port),
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
         "DEVSTACK_DIR": str(tmp_path / "devstack"),
         "PYTHONUNBUFFERED": "1",
@@ -88,6 +90,7 @@ def running_stack(tmp_path: Path) -> Iterator[RunningStack]:
         f"http://127.0.0.1:{api_port}",
         api_port,
         aws_port,
+        partners_port,
         tmp_path / "devstack" / "run.pid",
         lines,
     )
@@ -115,6 +118,10 @@ def test_make_run_serves_the_app_refuses_a_second_copy_and_stops_on_ctrl_c(
     )
     assert waves.status_code == 200
     assert waves.json() == {"waves": []}
+    ledger = requests.get(f"{running_stack.api}/dev/partners/BNI/ledger", timeout=10)
+    assert (ledger.status_code, ledger.json()) == (200, {"transfers": []})
+    unsigned = requests.get(f"http://127.0.0.1:{running_stack.partners_port}/BNI/transfers/x", timeout=10)
+    assert (unsigned.status_code, unsigned.json()["error"]["code"]) == (401, "BAD_SIGNATURE")
 
     second = subprocess.run(
         [sys.executable, "-m", "devstack"],
@@ -133,3 +140,4 @@ def test_make_run_serves_the_app_refuses_a_second_copy_and_stops_on_ctrl_c(
     assert not running_stack.pid_file.exists()
     assert lock.port_is_free("127.0.0.1", running_stack.api_port)
     assert lock.port_is_free("127.0.0.1", running_stack.aws_port)
+    assert lock.port_is_free("127.0.0.1", running_stack.partners_port)

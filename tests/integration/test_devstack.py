@@ -33,6 +33,7 @@ from devstack.declarations import Declarations, QueueConsumer, ScheduledFunction
 from devstack.events import context_factory
 from devstack.issuer import ISSUER, LocalIssuer
 from devstack.jobs import JobRunner, Runtime
+from devstack.partners import LOCAL_SECRETS, FakePartners, MemorySink
 from devstack.relay import Relay, batch_item_failures
 from devstack.schedule import Scheduler, UnsupportedSchedule, parse
 from devstack.stack import REGION, aws_client, start_endpoint, stop_process, wait_for_endpoint
@@ -115,13 +116,15 @@ class Stack:
         return int(attributes[names[0]]), int(attributes[names[1]])
 
 
-def assemble(app: Chalice, sqs: Any, issuer: LocalIssuer) -> tuple[Relay, Runtime]:
+def assemble(
+    app: Chalice, sqs: Any, issuer: LocalIssuer, partners: FakePartners | None = None
+) -> tuple[Relay, Runtime]:
     """What `devstack.stack` wires around the real app, around any app."""
     declarations = Declarations.of(app)
     activity = Activity()
     contexts = context_factory(Config.create())
     relay = Relay(declarations.consumers, sqs, activity, contexts, REGION)
-    runtime = Runtime(issuer, JobRunner(activity, contexts, REGION, clock.now), relay)
+    runtime = Runtime(issuer, JobRunner(activity, contexts, REGION, clock.now), relay, partners)
     return relay, runtime
 
 
@@ -159,6 +162,20 @@ def routes(tmp_path: Path) -> Iterator[tuple[Client, LocalIssuer]]:
     finally:
         issuer.close()
         clock.set_now(None)
+
+
+@pytest.fixture
+def partner_routes(tmp_path: Path) -> Iterator[tuple[Client, FakePartners]]:
+    """The dev routes with the fake payment partners behind them, on a free port."""
+    app = Chalice(app_name="devstack-partner-routes")
+    issuer = LocalIssuer(tmp_path / "keys")
+    partners = FakePartners(tmp_path / "partners", settlements=MemorySink(), settle_seconds=0.05)
+    _, runtime = assemble(app, None, issuer, partners)
+    try:
+        yield dev_client(app, runtime, tmp_path), partners
+    finally:
+        partners.close()
+        issuer.close()
 
 
 def post(client: Client, path: str, body: Any) -> Any:
@@ -344,6 +361,94 @@ def test_a_contract_job_the_app_does_not_declare_is_404_not_deployed(
     error = response.json_body["error"]
     assert error["code"] == "JOB_NOT_DEPLOYED"
     assert "reconciliation" in error["message"]
+
+
+def test_dev_partner_faults_answer_the_settings_in_force_and_empty_restores_health(
+    partner_routes: tuple[Client, FakePartners],
+) -> None:
+    client, partners = partner_routes
+    faults = {
+        "timeout": 0.05,
+        "error": 0.05,
+        "accept_then_timeout": 0.02,
+        "duplicate_callback": 0.1,
+        "late_callback": 0.1,
+        "down": False,
+        "latency_ms": 100,
+        "seed": 1,
+    }
+
+    set_faults = post(client, "/dev/partners/GOPAY/faults", faults)
+    partly = post(client, "/dev/partners/GOPAY/faults", {"down": True})
+    healthy = post(client, "/dev/partners/GOPAY/faults", {})
+
+    assert (set_faults.status_code, set_faults.json_body) == (200, faults)
+    assert partly.json_body["down"] is True
+    assert partly.json_body["latency_ms"] == 0
+    assert healthy.json_body == {name: 0 if name != "down" else False for name in faults}
+    assert partners.partners["GOPAY"].dice.faults.as_dict() == healthy.json_body
+
+
+def test_dev_partner_faults_refuse_an_unknown_partner_and_bad_values(
+    partner_routes: tuple[Client, FakePartners],
+) -> None:
+    client, partners = partner_routes
+
+    unknown = post(client, "/dev/partners/BCA/faults", {})
+    invalid = post(client, "/dev/partners/OVO/faults", {"timeout": 2, "down": "yes", "jitter": 1})
+    malformed = client.http.post(
+        "/dev/partners/OVO/faults", headers={"Content-Type": "application/json"}, body="{"
+    )
+
+    assert (unknown.status_code, unknown.json_body["error"]["code"]) == (404, "UNKNOWN_PARTNER")
+    assert invalid.status_code == 422
+    assert set(invalid.json_body["error"]["fields"]) == {"timeout", "down", "jitter"}
+    assert malformed.status_code == 400
+    assert partners.partners["OVO"].dice.faults.as_dict()["timeout"] == 0
+
+
+def test_dev_partner_ledger_lists_what_the_partner_believes_it_paid(
+    partner_routes: tuple[Client, FakePartners],
+) -> None:
+    from chalicelib.incentives.partners import PartnerClient
+    from chalicelib.incentives.partners.breaker import Breaker
+
+    client, partners = partner_routes
+    bni = PartnerClient(
+        "BNI",
+        base_url=f"{partners.url}/BNI",
+        secret=LOCAL_SECRETS["BNI"].encode,
+        timeout_seconds=5,
+        retries=0,
+        backoff_seconds=0,
+        breaker=Breaker("BNI", 5, 30),
+    )
+    bni.send_transfer("p-INCENTIVE-1-A1", 600_000, "0123456789", "Siti Rahayu", "http://127.0.0.1:9/")
+
+    listed = client.http.get("/dev/partners/BNI/ledger")
+    empty = client.http.get("/dev/partners/OVO/ledger")
+    unknown = client.http.get("/dev/partners/BCA/ledger")
+
+    assert listed.status_code == 200
+    [transfer] = listed.json_body["transfers"]
+    assert {name: transfer[name] for name in ("reference", "idempotency_key", "amount", "status")} == {
+        "reference": "p-INCENTIVE-1-A1",
+        "idempotency_key": "p-INCENTIVE-1-A1",
+        "amount": 600_000,
+        "status": transfer["status"],
+    }
+    assert transfer["status"] in ("ACCEPTED", "COMPLETED")
+    assert datetime.fromisoformat(transfer["created_at"]).tzinfo is not None
+    assert empty.json_body == {"transfers": []}
+    assert unknown.status_code == 404
+
+
+def test_dev_partner_routes_say_so_when_no_fake_partners_run(routes: tuple[Client, LocalIssuer]) -> None:
+    client, _ = routes
+
+    response = client.http.get("/dev/partners/BNI/ledger")
+
+    assert (response.status_code, response.json_body["error"]["code"]) == (404, "PARTNERS_NOT_RUNNING")
 
 
 def test_a_partial_batch_response_that_names_an_unknown_message_fails_the_whole_batch() -> None:
