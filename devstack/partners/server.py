@@ -122,11 +122,10 @@ class FakePartners:
             _token_maker(issuer),
             attempts=callback_attempts,
         )
+        # The local AWS endpoint starts empty: the files of the days the ledgers already hold are
+        # written again, so the bucket and the books agree after a restart too.
+        self._mark_every_day()
         for partner in self.partners.values():
-            # The local AWS endpoint starts empty: the files of the days the ledger already holds are
-            # written again, so the bucket and the books agree after a restart too.
-            for day in partner.ledger.days():
-                self._writer.mark(partner.partner_id, day)
             for row in partner.ledger.waiting():
                 self._schedule_settlement(partner, row)
         self._server = _server(self, host, port)
@@ -169,8 +168,15 @@ class FakePartners:
         return {"transfers": [row.listed() for row in self.partner(partner_id).ledger.all()]}
 
     def flush(self) -> None:
-        """Every settlement file level with the ledgers now."""
+        """Every settlement file level with the ledgers now: every day of every ledger written again,
+        not only the marked ones, since a transfer is marked a moment after its ledger changes."""
+        self._mark_every_day()
         self._writer.flush()
+
+    def _mark_every_day(self) -> None:
+        for partner in self.partners.values():
+            for day in partner.ledger.days():
+                self._writer.mark(partner.partner_id, day)
 
     def close(self) -> None:
         if self._closing.is_set():
@@ -180,6 +186,7 @@ class FakePartners:
         self._server.server_close()
         self._timers.close()
         self._callbacks.close()
+        self._mark_every_day()
         self._writer.close()
         for partner in self.partners.values():
             partner.ledger.close()
