@@ -5,6 +5,9 @@ from chalice.app import Chalice, ConvertToMiddleware
 
 from chalicelib.core.http import contract_errors
 from chalicelib.core.observability import flush_metrics, logger
+from chalicelib.incentives.jobs import bp as incentives_jobs
+from chalicelib.incentives.routes import bp as incentives
+from chalicelib.incentives.views import payments_section
 from chalicelib.registration import service as registration_service
 from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
@@ -21,5 +24,8 @@ app.register_blueprint(registration)
 app.register_blueprint(registration_jobs)
 app.register_blueprint(training)
 app.register_blueprint(training_jobs)
+app.register_blueprint(incentives)
+app.register_blueprint(incentives_jobs)
 app.register_blueprint(reports)
 registration_service.add_record_section(purchases_section)
+registration_service.add_record_section(payments_section)

@@ -190,6 +190,31 @@ def dynamodb_reads(monkeypatch: pytest.MonkeyPatch) -> ReadLog:
     return reads
 
 
+@pytest.fixture
+def items_read(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], int]:
+    """How many items GetItem, Query and BatchGetItem have returned from the table named
+    `prakerja-local-<name>` so far: what a request reads, as DynamoDB bills it."""
+    from pynamodb.connection.base import Connection
+
+    counted: dict[str, int] = {}
+    dispatch = Connection.dispatch
+
+    def counting(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        answer = dispatch(self, operation_name, operation_kwargs)
+        table = operation_kwargs.get("TableName", "")
+        if operation_name == "GetItem":
+            counted[table] = counted.get(table, 0) + int("Item" in answer)
+        elif operation_name == "Query":
+            counted[table] = counted.get(table, 0) + len(answer.get("Items", []))
+        elif operation_name == "BatchGetItem":
+            for name, found in answer.get("Responses", {}).items():
+                counted[name] = counted.get(name, 0) + len(found)
+        return answer
+
+    monkeypatch.setattr(Connection, "dispatch", counting)
+    return lambda name: counted.get(f"prakerja-local-{name}", 0)
+
+
 def reads_of(reads: ReadLog, partition: str) -> ReadLog:
     """The recorded reads of one partition key, whether a GetItem's key or a Query's."""
     values = ("Key", "ExpressionAttributeValues")

@@ -1,7 +1,9 @@
-"""Presigned links to the upload bucket: offices upload and download CSV files directly with S3.
+"""The upload bucket: presigned links for offices to upload and download CSV files directly with
+S3, and the files the programme reads there (imports, partners' settlement files).
 
 The client is made on first use (most requests never touch S3). Keys never hold personal data:
-they are `imports/<province>/<import id>.csv` and `results/<province>/<import id>.csv`.
+they are `imports/<province>/<import id>.csv`, `results/<province>/<import id>.csv`,
+`settlements/<partner>/<day>.csv` and `reconciliation/<partner>/<day>.csv`.
 """
 
 from __future__ import annotations
@@ -61,6 +63,17 @@ def lines_from(key: str, offset: int, version: str | None = None) -> Iterator[by
             return iter(())  # the offset is the end of the object: nothing is left
         raise
     return answer["Body"].iter_lines(chunk_size=64 * 1024, keepends=True)  # type: ignore[no-any-return]
+
+
+def listing(prefix: str) -> dict[str, str]:
+    """The objects under `prefix`, each with its ETag (which changes when the object is rewritten)."""
+    found: dict[str, str] = {}
+    pages = (
+        _client().get_paginator("list_objects_v2").paginate(Bucket=settings().upload_bucket, Prefix=prefix)
+    )
+    for page in pages:
+        found.update({entry["Key"]: entry["ETag"].strip('"') for entry in page.get("Contents", [])})
+    return found
 
 
 def put(key: str, data: bytes, content_type: str = "text/csv; charset=utf-8") -> None:

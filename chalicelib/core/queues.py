@@ -27,7 +27,7 @@ def _client() -> Any:
 
 @cache
 def queue_url(name: str) -> str:
-    configured = os.environ.get(f"{name.upper()}_QUEUE_URL")
+    configured = os.environ.get(f"{name.upper().replace('-', '_')}_QUEUE_URL")
     if configured:
         return configured
     return str(_client().get_queue_url(QueueName=settings().queue_name(name))["QueueUrl"])

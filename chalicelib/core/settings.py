@@ -57,6 +57,9 @@ class Settings(BaseModel):
     partner_backoff_seconds: float = Field(default=0.2, ge=0)
     partner_breaker_failures: int = Field(default=5, gt=0)
     partner_breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    # Where partners send status callbacks: the API's public base URL ("" sends none; they are
+    # then learnt by asking the partner and from its settlement files).
+    partner_callback_base_url: str = ""
 
     @property
     def prefix(self) -> str:
@@ -103,6 +106,7 @@ _ENVIRONMENT = {
     "partner_backoff_seconds": "PARTNER_BACKOFF_SECONDS",
     "partner_breaker_failures": "PARTNER_BREAKER_FAILURES",
     "partner_breaker_reset_seconds": "PARTNER_BREAKER_RESET_SECONDS",
+    "partner_callback_base_url": "PARTNER_CALLBACK_BASE_URL",
 }
 
 
@@ -125,6 +129,11 @@ class Programme(BaseModel):
     balance_usage_days: int = Field(gt=0)
     incentive_amount: int = Field(gt=0)
     incentive_months: int = Field(gt=0)
+    # The first incentive falls due this many days after it is owed (a rated completion and a
+    # verified account), the later ones a calendar month apart.
+    incentive_first_due_days: int = Field(default=7, ge=0)
+    # Definite failures of a payment before it needs the participant or an admin to act.
+    payment_attempts: int = Field(default=3, ge=1)
     survey_count: int = Field(ge=0)
     survey_reward: int = Field(ge=0)
     timezone_offset: str

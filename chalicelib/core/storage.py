@@ -58,6 +58,36 @@ def derived_id(kind: str, value: str) -> str:
     return pii_key(kind, value).partition("#")[2][:32]
 
 
+@cache
+def _sealing_key(purpose: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(_hash_key())
+
+
+def seal(purpose: str, value: str) -> str:
+    """`value` encrypted (AES-GCM, a key derived from the keyed-hash secret for `purpose`), for an
+    attribute that only one path may read in clear (a payment account number: the payment path)."""
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(12)
+    sealed = AESGCM(_sealing_key(purpose)).encrypt(nonce, value.encode(), purpose.encode())
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def unseal(purpose: str, token: str) -> str:
+    import base64
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    raw = base64.b64decode(token)
+    return AESGCM(_sealing_key(purpose)).decrypt(raw[:12], raw[12:], purpose.encode()).decode()
+
+
 # A transaction that meets another one writing the same item (a participant's profile, a course's
 # rating, a counter shard) is cancelled with `TransactionConflict` and wrote nothing: sent again a
 # moment later, its conditions are checked anew. botocore does not retry it.

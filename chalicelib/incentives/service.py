@@ -1,5 +1,9 @@
-"""The incentives domain's one door: for now, the figures it will keep (paid amounts, in Rupiah)."""
+"""The incentives domain's one door for other domains: the figures it keeps, and survey rewards
+(made due by the surveys stage through the same payment records as incentives)."""
 
 from __future__ import annotations
 
-FIGURES = ("incentive_paid_amount", "survey_paid_amount")
+from chalicelib.incentives.figures import FIGURES
+from chalicelib.incentives.schedules import owe_survey_reward
+
+__all__ = ["FIGURES", "owe_survey_reward"]

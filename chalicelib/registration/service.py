@@ -127,6 +127,11 @@ def start_incentive_stage(unit: UnitOfWork, participant: Participant) -> None:
     balance.start_incentive_stage(unit, participant)
 
 
+def still_active(unit: UnitOfWork, participant_id: str) -> None:
+    """A condition of `unit`: the participant is not revoked when it commits (`PARTICIPANT_MOVED`)."""
+    balance.not_revoked(unit, participant_id)
+
+
 def revoke(unit: UnitOfWork, participant: Participant, reason: str) -> None:
     """End the participation for `reason` (a code) as read: what is left of the balance is given
     back, and the person goes on the `REVOKED` exclusion list (`PARTICIPANT_MOVED` if they changed)."""

@@ -24,8 +24,9 @@ from chalicelib.training.errors import (
     NotCompleted,
     PurchaseNotFound,
     PurchaseOfAnotherPlatform,
+    Revoked,
 )
-from chalicelib.training.model import Purchase, PurchaseStatus
+from chalicelib.training.model import EVENTS, FIRST_RATING, Purchase, PurchaseStatus
 from chalicelib.training.schemas import CompletionRequest, RatingRequest
 from chalicelib.training.stores import courses
 from chalicelib.training.stores import purchases as store
@@ -42,6 +43,13 @@ def _same_completion(found: Purchase, request: CompletionRequest) -> bool:
     return found.certificate_no == request.certificate_no and found.completed_at == request.completed_at
 
 
+def _refuse_completion(found: Purchase, request: CompletionRequest) -> None:
+    if request.completed_at < found.purchased_at:
+        raise CompletedBeforePurchase()
+    if request.completed_at > clock.now() + CLOCK_SKEW:
+        raise CompletedInFuture()
+
+
 def complete(platform_id: str, request: CompletionRequest) -> Purchase:
     """Record the platform's completion of a purchase; reporting the same completion again is a no-op."""
 
@@ -55,11 +63,10 @@ def complete(platform_id: str, request: CompletionRequest) -> Purchase:
             if _same_completion(found, request):
                 return found
             raise AlreadyCompleted()
-        if request.completed_at < found.purchased_at:
-            raise CompletedBeforePurchase()
-        if request.completed_at > clock.now() + CLOCK_SKEW:
-            raise CompletedInFuture()
+        _refuse_completion(found, request)
         participant = registration.participant(found.participant_id)
+        if participant.status is Status.REVOKED:
+            raise Revoked()
         first = participant.status is Status.TRAINING
         event = Event(
             at=clock.now(),
@@ -81,6 +88,8 @@ def complete(platform_id: str, request: CompletionRequest) -> Purchase:
                 {"purchase_id": found.purchase_id, "course_id": found.course_id},
                 event.at,
             )
+        else:
+            registration.still_active(unit, participant.participant_id)
         registration.record_event(unit, participant.participant_id, event)
         figures.count(unit, participant.province_code, found.purchase_id, training_completed=1)
         try:
@@ -97,6 +106,8 @@ def complete(platform_id: str, request: CompletionRequest) -> Purchase:
 def rate(account: str, course_id: str, request: RatingRequest) -> Purchase:
     """The participant's one rating of a course they completed."""
     participant = registration.own_record(account)
+    if participant.status is Status.REVOKED:
+        raise Revoked()
     found = store.purchase_of(participant.participant_id, course_id)
     if found is None or found.status is not PurchaseStatus.COMPLETED:
         raise NotCompleted()
@@ -107,18 +118,17 @@ def rate(account: str, course_id: str, request: RatingRequest) -> Purchase:
     unit = UnitOfWork()
     store.rate(unit, found, request.stars, request.review or None, now)
     courses.add_rating(unit, found.course_id, request.stars)
+    registration.still_active(unit, participant.participant_id)
     if first:
-        outbox.add(
-            unit,
-            participant.participant_id,
-            "TRAINING_RATED",
-            "TRAINING#FIRST_RATING",
-            {"purchase_id": found.purchase_id, "course_id": found.course_id},
-            now,
-        )
+        details = {"purchase_id": found.purchase_id, "course_id": found.course_id}
+        outbox.add(unit, participant.participant_id, "TRAINING_RATED", "TRAINING#FIRST_RATING", details, now)
+        # The incentives stage learns of it from this stream (docs/INCENTIVES.md: why a stream).
+        outbox.publish(unit, EVENTS, participant.participant_id, FIRST_RATING, details, now)
     try:
         unit.commit()
-    except Refused:
+    except Refused as refused:
+        if registration.PARTICIPANT_MOVED in refused.labels:
+            raise Revoked() from None
         raise AlreadyRated() from None
     return store.purchase(found.purchase_id) or found
 

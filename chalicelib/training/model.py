@@ -26,6 +26,12 @@ class Course:
         return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
 
 
+# The stream later stages learn of training's events from (`core.outbox.publish`), and its kinds.
+EVENTS = "TRAINING"
+FIRST_RATING = "FIRST_RATING"
+REVOKED = "REVOKED"
+
+
 class PurchaseStatus(StrEnum):
     PURCHASED = "PURCHASED"
     COMPLETED = "COMPLETED"

@@ -19,6 +19,7 @@ from chalicelib.registration import service as registration
 from chalicelib.registration.model import Event, Participant, Status
 from chalicelib.training import figures
 from chalicelib.training.errors import AlreadyRevoked
+from chalicelib.training.model import EVENTS, REVOKED
 from chalicelib.training.stores import sweeps
 
 
@@ -78,6 +79,9 @@ def _revoke(participant: Participant, actor: str, reason: str, note: str | None 
     registration.revoke(unit, participant, reason)
     registration.record_event(unit, participant.participant_id, event)
     outbox.add(unit, participant.participant_id, "REVOKED", "REVOKED", {"reason": reason}, event.at)
+    if participant.status in (Status.INCENTIVE, Status.FINISHED):
+        # Payments may be owed: incentives stops those not yet sent (`schedules.take_training_events`).
+        outbox.publish(unit, EVENTS, participant.participant_id, REVOKED, {"reason": reason}, event.at)
     figures.count(
         unit,
         participant.province_code,

@@ -92,6 +92,18 @@ def start_incentive_stage(unit: UnitOfWork, participant: Participant) -> None:
     )
 
 
+def not_revoked(unit: UnitOfWork, participant_id: str) -> None:
+    """A condition of `unit`: the participant has not been revoked meanwhile (label `participant`)."""
+    key = profile(participant_id)
+    unit.check(
+        ProfileRecord,
+        key.pk,
+        key.sk,
+        condition=ProfileRecord.status != Status.REVOKED.value,
+        label=PARTICIPANT,
+    )
+
+
 def give_back(unit: UnitOfWork, participant: Participant, revoked_for: str | None) -> None:
     """Set the balance to 0 and take the participant out of the due index: for good, REVOKED for
     `revoked_for`, or at the end of the usage period. Only as read (label `participant` if not)."""

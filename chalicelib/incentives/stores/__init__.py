@@ -1,0 +1,1 @@
+"""The incentives domain's storage: the only code that knows its items' layout."""
