@@ -177,7 +177,7 @@ def _exchange(payment: Payment, attempt: Attempt, first: bool) -> str:
         known.reason,
         known.amount,
         known.transfer_id,
-        settled_at=known.created_at,
+        settled_at=known.settled_at,
     )
 
 

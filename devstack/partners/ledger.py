@@ -68,6 +68,7 @@ class Row:
             "reason": self.reason,
             "amount": self.amount,
             "created_at": self.created_at,
+            "settled_at": self.settled_at,
         }
 
     def listed(self) -> dict[str, object]:

@@ -7,12 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,8 +22,10 @@ from chalicelib.incentives import disbursement, partners
 from chalicelib.incentives.model import Kind, Payment, PaymentAccount, PaymentStatus
 from chalicelib.incentives.partners.signing import signed_headers
 from chalicelib.incentives.stores import accounts, payments
+from chalicelib.registration.model import Participant
 from devstack.partners import LOCAL_SECRETS, FakePartners, MemorySink
-from tests.conftest import ISSUER, TokenFactory, body, run_job
+from tests.conftest import TokenFactory, body, run_job
+from tests.integration.conftest import Callbacks
 from tests.integration.test_training import buy, complete, me, publish, rate, select
 
 PAID_STATES = ("PAID", "RECONCILED")
@@ -37,79 +36,6 @@ CLOSED_OVO = "081234560000"
 
 
 # --- the partners and their callbacks -------------------------------------------------------------
-
-
-@dataclass
-class Callbacks:
-    """The app's callback route as partners reach it over HTTP: each request is kept and delivered
-    to the app in the test's own thread (in-process moto serves one thread at a time)."""
-
-    url: str = ""
-    waiting: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def deliver(self, client: Client) -> list[int]:
-        with self.lock:
-            taken, self.waiting = self.waiting, []
-        statuses = []
-        for path, headers, raw in taken:
-            statuses.append(client.http.post(path, headers=headers, body=raw).status_code)
-        return statuses
-
-
-@pytest.fixture
-def callbacks() -> Iterator[Callbacks]:
-    kept = Callbacks()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with kept.lock:
-                kept.waiting.append((self.path, dict(self.headers.items()), raw))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    kept.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield kept
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def fake(
-    tmp_path: Path, client: Client, configure: Callable[..., None], callbacks: Callbacks
-) -> Iterator[FakePartners]:
-    partners_fake = FakePartners(
-        tmp_path / "partners",
-        settlements=MemorySink(),
-        issuer=ISSUER,
-        settle_seconds=0.02,
-        late_callback_seconds=0.2,
-        hold_seconds=0.6,
-        callback_attempts=2,
-        settlement_interval_seconds=0.05,
-    )
-    configure(
-        PARTNERS_URL=partners_fake.url_template,
-        PARTNER_SECRETS=json.dumps(LOCAL_SECRETS),
-        PARTNER_TIMEOUT_SECONDS="0.3",
-        PARTNER_RETRIES="1",
-        PARTNER_BACKOFF_SECONDS="0.01",
-        PARTNER_BREAKER_FAILURES="5",
-        PARTNER_BREAKER_RESET_SECONDS="60",
-        PARTNER_CALLBACK_BASE_URL=callbacks.url,
-    )
-    partners.forget()
-    yield partners_fake
-    partners_fake.close()
-    partners.forget()
-    clock.set_now(None)
 
 
 def settled(fake: FakePartners, callbacks: Callbacks, client: Client) -> None:
@@ -508,14 +434,19 @@ class Crashes:
             raise Killed(where)
 
 
+def seeded_payees(count: int, seed: int) -> list[Participant]:
+    """`count` registered people, written as the local stack's seeder writes them."""
+    from chalicelib.core.settings import settings
+    from devstack import seed as seeder
+
+    tables = seeder.Tables(settings().table_name("participants"), settings().table_name("guards"))
+    seeder.write(boto3.client("dynamodb"), seeder.generate(count, seed=seed), tables, threads=1)
+    return [seeder.registration(person) for person in seeder.generate(count, seed=seed)]
+
+
 def owe_directly(count: int, due: date) -> list[Payment]:
     """`count` payees spread over the four partners, each owed one incentive due on `due`."""
-    from chalicelib.core.settings import settings
-    from devstack import seed
-
-    people = [seed.registration(person) for person in seed.generate(count, seed=7)]
-    tables = seed.Tables(settings().table_name("participants"), settings().table_name("guards"))
-    seed.write(boto3.client("dynamodb"), seed.generate(count, seed=7), tables, threads=1)
+    people = seeded_payees(count, seed=7)
     numbers = {"BNI": "01234{:05d}", "OVO": "0812{:08d}", "GOPAY": "0813{:08d}", "LINKAJA": "0821{:08d}"}
     made = []
     for index, person in enumerate(people):
@@ -630,6 +561,7 @@ def rerun_until_paid(
         if not unpaid:
             return
         clock.set_now(clock.now() + timedelta(minutes=31))
+        partners.forget()  # half an hour on, every circuit breaker has tried its partner again
     pytest.fail(f"payments still unpaid: {unpaid}")
 
 

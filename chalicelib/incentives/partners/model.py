@@ -72,6 +72,7 @@ class Transfer:
     reason: str | None = None
     created_at: datetime | None = None
     partner_status: str = ""
+    settled_at: datetime | None = None
 
     @property
     def final(self) -> bool:
@@ -95,6 +96,7 @@ class Transfer:
             reason=_text(answer.get("reason")),
             created_at=_moment(answer.get("created_at")),
             partner_status=status,
+            settled_at=_moment(answer.get("settled_at")),
         )
 
 
