@@ -164,12 +164,19 @@ def _platform_calls(name: str, properties: dict[str, Any], resolve: Resolver) ->
 
 
 def refused_calls(found: dict[str, Function], calls: set[tuple[str, str, str]]) -> list[str]:
+    """One line per function and action refused (an import's keys differ only by their id)."""
+    refused: dict[tuple[str, str], list[str]] = defaultdict(list)
     problems = []
     for function, action, resource in sorted(calls):
         if function not in found:
             problems.append(f"{function} made {action} on {resource}, but the template has no such function")
         elif not any(grant.allows(action, resource) for grant in found[function].grants):
-            problems.append(f"{function} is refused {action} on {resource}: its policy does not allow it")
+            refused[(function, action)].append(resource)
+    for (function, action), resources in refused.items():
+        more = f" (and {len(resources) - 1} more)" if len(resources) > 1 else ""
+        problems.append(
+            f"{function} is refused {action} on {resources[0]}{more}: its policy does not allow it"
+        )
     return problems
 
 
