@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -79,21 +80,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     undo = moto_patches.apply()
     with mock_aws():
-        import boto3
-
-        create_tables(boto3.client("dynamodb"))
-        for name, url in create_queues(boto3.client("sqs")).items():
+        create_tables(setup_client("dynamodb"))
+        for name, url in create_queues(setup_client("sqs")).items():
             monkeypatch.setenv(
                 f"{name.removeprefix('prakerja-local-').replace('-', '_').upper()}_QUEUE_URL", url
             )
-        ssm = boto3.client("ssm")
+        ssm = setup_client("ssm")
         ssm.put_parameter(Name=HASH_KEY_PARAMETER, Value=os.environ["HASH_KEY"], Type="SecureString")
         ssm.put_parameter(Name=REGISTRY_KEY_PARAMETER, Value="test-registry-key", Type="SecureString")
         monkeypatch.delenv("HASH_KEY")
         monkeypatch.setenv("HASH_KEY_PARAMETER", HASH_KEY_PARAMETER)
         monkeypatch.setenv("REGISTRY_KEY_PARAMETER", REGISTRY_KEY_PARAMETER)
         _forget_settings()
-        s3 = boto3.client("s3")
+        s3 = setup_client("s3")
         s3.create_bucket(
             Bucket=os.environ["UPLOAD_BUCKET"],
             CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_REGION"]},
@@ -106,6 +105,15 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.undo()
         _forget_settings()
     undo()
+
+
+@cache
+def setup_client(service: str) -> Any:
+    """One client per service for the tests' own set-up: moto answers a client whenever it was
+    made, and making one costs tens of milliseconds that every test would pay again."""
+    import boto3
+
+    return boto3.client(service)
 
 
 def _forget_settings() -> None:
@@ -162,11 +170,9 @@ def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 def drain(client: Client) -> int:
     """Deliver queued messages to the app's queue handlers, as Lambda's SQS trigger would
     (a handler that raises leaves its message on the queue, and the error reaches the test)."""
-    import boto3
-
     from app import app
 
-    sqs = boto3.client("sqs")
+    sqs = setup_client("sqs")
     handlers = {source.queue: source.name for source in app.event_sources if hasattr(source, "queue")}
     delivered = 0
     while True:
