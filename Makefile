@@ -3,15 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# checkov pins an old boto3: it gets a virtual environment of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
 STAGE ?= dev
 N ?= 100000
 
 .PHONY: install run test lint typecheck pytest package seed bench clean
 
-$(INSTALLED): requirements.txt requirements-dev.txt
+$(INSTALLED): requirements.txt requirements-dev.txt requirements-translator.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	# chalice 1.34 (its `package` runs pip) wants a pip older than 26.3.
+	$(PY) -m pip install --quiet "pip<26.3"
+	# phonenumberslite installs the same module: a venv made before the switch must lose the full one.
+	$(PY) -m pip uninstall --quiet --yes phonenumbers
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-translator.txt
+	touch $@
+
+$(CHECKOV_INSTALLED): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "pip<26.3"
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
 install: $(INSTALLED)
@@ -29,13 +42,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install
+pytest: install $(CHECKOV_INSTALLED)
 	$(PY) -m pytest --cov --cov-report=term
 
 package: install
 	rm -rf build/$(STAGE)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-southeast-3} $(VENV)/bin/chalice package --stage $(STAGE) --merge-template infra/resources.json build/$(STAGE)
-	$(PY) infra/precompile.py build/$(STAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-southeast-3} $(PY) -m infra.package $(STAGE) build/$(STAGE)
 	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json
 
 seed: install

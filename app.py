@@ -11,17 +11,21 @@ from chalicelib.incentives.views import payments_section
 from chalicelib.registration import service as registration_service
 from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
+from chalicelib.registration.signup import bp as signup
 from chalicelib.reports.routes import bp as reports
 from chalicelib.training.jobs import bp as training_jobs
 from chalicelib.training.routes import bp as training
 from chalicelib.training.routes import purchases_section
 
-app = Chalice(app_name="prakerja")
+# Powertools' masking logger owns the "prakerja" logger: Chalice's own set-up would set it to ERROR
+# and add a handler that writes records unmasked whenever its stdout differs from Powertools'.
+app = Chalice(app_name="prakerja", configure_logs=False)
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_middleware(flush_metrics)
 app.register_middleware(contract_errors, "http")
 app.register_blueprint(registration)
 app.register_blueprint(registration_jobs)
+app.register_blueprint(signup)
 app.register_blueprint(training)
 app.register_blueprint(training_jobs)
 app.register_blueprint(incentives)

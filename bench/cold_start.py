@@ -10,6 +10,13 @@ only our modules are compiled at each start; and from the deployment package as 
 once after `infra/precompile.py` has added bytecode, as `make package` does.
 
     .venv/bin/python -m bench.cold_start [--runs 21]
+
+With `--xray`, what X-Ray costs a cold start instead: `import app` against `import app` plus
+Powertools' `Tracer` (which loads the X-Ray SDK and patches botocore), both from the repository.
+Lambda's active tracing without the SDK imports nothing into the function: the runtime records
+its initialisation and invocation segments itself.
+
+    .venv/bin/python -m bench.cold_start --xray [--runs 21]
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = "import app"
 FLOOR = "import boto3, chalice; boto3.client('dynamodb', region_name='ap-southeast-3')"
 FLOOR_NAME = "import boto3, chalice + one client"
+TRACED = "import app; from aws_lambda_powertools import Tracer; Tracer(service='prakerja')"
+TRACED_NAME = "import app + Tracer (X-Ray SDK)"
 
 
 def _seconds(statement: str, environment: dict[str, str], directory: Path = ROOT) -> float:
@@ -59,7 +68,9 @@ def _packages(scratch: Path, environment: dict[str, str]) -> dict[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
-    runs = parser.parse_args().runs
+    parser.add_argument("--xray", action="store_true", help="the X-Ray SDK's cost instead of the package's")
+    arguments = parser.parse_args()
+    runs = arguments.runs
     environment = {
         **os.environ,
         "STAGE": "dev",
@@ -67,16 +78,24 @@ def main() -> None:
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     with tempfile.TemporaryDirectory() as scratch:
-        packages = _packages(Path(scratch), {**environment, "STAGE": "prod"})
-        # Lambda's runtime brings boto3 (compiled); everything else comes from the package.
-        candidates = {
-            "import app (repository)": (APP, environment, ROOT),
-            **{
-                f"import app (package, {kind})": (APP, {**environment, "PYTHONPATH": str(path)}, path)
-                for kind, path in packages.items()
-            },
-            FLOOR_NAME: (FLOOR, environment, ROOT),
-        }
+        candidates: dict[str, tuple[str, dict[str, str], Path]]
+        if arguments.xray:
+            candidates = {
+                "import app (repository)": (APP, environment, ROOT),
+                TRACED_NAME: (TRACED, environment, ROOT),
+                FLOOR_NAME: (FLOOR, environment, ROOT),
+            }
+        else:
+            packages = _packages(Path(scratch), {**environment, "STAGE": "prod"})
+            # Lambda's runtime brings boto3 (compiled); everything else comes from the package.
+            candidates = {
+                "import app (repository)": (APP, environment, ROOT),
+                **{
+                    f"import app (package, {kind})": (APP, {**environment, "PYTHONPATH": str(path)}, path)
+                    for kind, path in packages.items()
+                },
+                FLOOR_NAME: (FLOOR, environment, ROOT),
+            }
         times: dict[str, list[float]] = {name: [] for name in candidates}
         for round_ in range(runs + 1):
             for name, (statement, variables, directory) in candidates.items():

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 from chalice.app import Chalice, ScheduledEventConfig, SQSEventConfig
 
-from devstack.events import Handler
+from devstack import aws_calls
+from devstack.events import Event, Handler
 
 CONTRACT_JOBS = (
     "verification",
@@ -110,10 +112,16 @@ def _consumer(app: Chalice, source: SQSEventConfig) -> QueueConsumer:
 
 
 def _handler(app: Chalice, name: str, handler_string: str) -> Handler:
-    """The wrapped handler, middleware included, as Lambda calls it; else what `handler_string` names."""
+    """The wrapped handler, middleware included, as Lambda calls it; else what `handler_string` names.
+    The AWS calls it makes are the function `name`'s (`devstack.aws_calls`)."""
     if name in app.handler_map:
-        wrapped: Handler = app.handler_map[name]
-        return wrapped
-    module_name, _, attribute = handler_string.rpartition(".")
-    resolved: Handler = getattr(importlib.import_module(module_name), attribute)
-    return resolved
+        resolved: Handler = app.handler_map[name]
+    else:
+        module_name, _, attribute = handler_string.rpartition(".")
+        resolved = getattr(importlib.import_module(module_name), attribute)
+
+    def invoke(event: Event, context: Any) -> Any:
+        with aws_calls.invoking(name, app.app_name):
+            return resolved(event, context)
+
+    return invoke

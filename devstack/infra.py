@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,15 @@ SAM_ONLY_SECTIONS = ("Globals", "Transform")
 DONE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 REPLACE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_COMPLETE"})
 DEPLOY_TIMEOUT_SECONDS = 120.0
+# What an operator passes at a deploy (README, "Deploying to AWS"); nothing local reads them.
+LOCAL_PARAMETER_VALUES = {
+    "RegistryUrl": "https://registry.example.invalid",
+    "AlertsEmail": "alerts@example.invalid",
+    "SenderIdentity": "example.invalid",
+    "SenderAddress": "no-reply@example.invalid",
+    "PartnersUrl": "https://partners.example.invalid/{partner_id}",
+    "PartnerCallbackBaseUrl": "https://api.example.invalid",
+}
 
 Template = dict[str, Any]
 
@@ -36,23 +46,35 @@ def load_template(path: Path) -> Template:
     fragments that `chalice package --merge-template` merges into resources Chalice makes itself
     (they have no `Type`, e.g. `RestAPI`'s gateway responses: locally, Chalice's own gateway
     serves the API, and `devstack.gateway` answers as those responses do), nor the resources
-    attached to those."""
+    attached to those or to resources Chalice makes (its functions' roles, alarms on its functions)."""
     template: Template = json.loads(path.read_text(encoding="utf-8"))
     loaded = {name: section for name, section in template.items() if name not in SAM_ONLY_SECTIONS}
-    merged_only = {name for name, body in template["Resources"].items() if "Type" not in body}
-    loaded["Resources"] = {
-        name: body
-        for name, body in template["Resources"].items()
-        if "Type" in body and not _attached_to(body, merged_only)
+    kept = {name: body for name, body in template["Resources"].items() if "Type" in body}
+    known = set(template.get("Parameters", {}))
+    while True:
+        attached = {name for name, body in kept.items() if not references(body) <= known | set(kept)}
+        if not attached:
+            break
+        kept = {name: body for name, body in kept.items() if name not in attached}
+    loaded["Resources"] = kept
+    loaded["Outputs"] = {
+        name: output
+        for name, output in template.get("Outputs", {}).items()
+        if references(output) <= known | set(kept)
     }
     return loaded
 
 
-def _attached_to(resource: Any, names: set[str]) -> bool:
-    """Whether a resource refers to one that exists only once merged with Chalice's (the firewall's
-    association with the API's stage): locally there is nothing to attach it to."""
+_REFERENCE = re.compile(r'"Ref": "([\w:]+)"|"Fn::GetAtt": \["(\w+)"|\$\{([\w:]+)[.}]|"DependsOn": "(\w+)"')
+
+
+def references(resource: Any) -> set[str]:
+    """The resources and parameters a resource names (Ref, Fn::GetAtt, Fn::Sub, DependsOn)."""
     text = json.dumps(resource)
-    return any(f'"{name}"' in text or "${" + name + "}" in text for name in names)
+    names = {next(group for group in match.groups() if group) for match in _REFERENCE.finditer(text)}
+    depends = resource.get("DependsOn", [])
+    names |= set(depends if isinstance(depends, list) else [depends])
+    return {name for name in names if not name.startswith("AWS::")}
 
 
 def deploy(cloudformation: Any, template: Template, stage: str) -> dict[str, str]:
@@ -60,7 +82,7 @@ def deploy(cloudformation: Any, template: Template, stage: str) -> dict[str, str
     request = {
         "StackName": STACK_NAME,
         "TemplateBody": json.dumps(template),
-        "Parameters": [{"ParameterKey": "Stage", "ParameterValue": stage}],
+        "Parameters": parameters(template, stage),
     }
     status = _status(cloudformation)
     if status in REPLACE:
@@ -73,6 +95,16 @@ def deploy(cloudformation: Any, template: Template, stage: str) -> dict[str, str
         _update(cloudformation, request)
     stack = _wait(cloudformation, DONE)
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def parameters(template: Template, stage: str) -> list[dict[str, str]]:
+    """`Stage`, and a stand-in for every parameter that an operator must give a deployed stack."""
+    values = {"Stage": stage} | {
+        name: LOCAL_PARAMETER_VALUES[name]
+        for name, parameter in template.get("Parameters", {}).items()
+        if "Default" not in parameter and name != "Stage"
+    }
+    return [{"ParameterKey": name, "ParameterValue": value} for name, value in values.items()]
 
 
 def physical_ids(cloudformation: Any) -> dict[str, str]:

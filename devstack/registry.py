@@ -20,6 +20,7 @@ class FakeRegistry:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.lookups = 0
         self.failing = False
+        self.api_keys: list[str | None] = []
         registry = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,6 +38,7 @@ class FakeRegistry:
                     self._answer(503, {"error": "unavailable"})
                     return
                 registry.lookups += 1
+                registry.api_keys.append(self.headers.get("X-Api-Key"))
                 self._answer(200, registry.answer(str(request.get("nik", ""))))
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ from chalice.local import LocalDevServer, ThreadedHTTPServer, create_local_serve
 
 from chalicelib.core import clock
 from chalicelib.core.settings import Settings
-from devstack import catalogue, gateway, infra, lock
+from devstack import aws_calls, catalogue, gateway, infra, lock
 from devstack.activity import Activity
 from devstack.declarations import Declarations
 from devstack.events import context_factory
@@ -60,6 +60,7 @@ class StartupFailed(RuntimeError):
 
 
 def main() -> int:
+    aws_calls.install_from_environment()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for library in CHATTY_LIBRARIES:
         logging.getLogger(library).setLevel(logging.WARNING)
@@ -132,16 +133,24 @@ def _start(options: StackOptions, running: ExitStack) -> subprocess.Popen[bytes]
     endpoint = start_endpoint(options.aws_endpoint_url, running.enter_context(endpoint_log.open("ab")))
     running.callback(stop_process, endpoint)
     wait_for_endpoint(endpoint, options.aws_port, endpoint_log)
-    _deploy(options)
+    outputs = _deploy(options)
     issuer = LocalIssuer(options.keys_dir)
     running.callback(issuer.close)
     registry = FakeRegistry()
     running.callback(registry.close)
     config = chalice_config(options.project_dir)
-    environment = app_environment(config, options, issuer.jwks_url) | {"REGISTRY_URL": registry.url}
+    environment = (
+        app_environment(config, options, issuer.jwks_url)
+        | queue_urls(outputs)
+        | {"REGISTRY_URL": registry.url}
+    )
     partners = start_partners(options, issuer, environment)
     running.callback(partners.close)
-    environment |= {"PARTNERS_URL": partners.url_template, "PARTNER_SECRETS": json.dumps(LOCAL_SECRETS)}
+    environment |= {
+        "PARTNERS_URL": partners.url_template,
+        "PARTNER_SECRETS": json.dumps(LOCAL_SECRETS),
+        "PARTNER_CALLBACK_BASE_URL": options.api_url,
+    }
     os.environ.update(environment)
     for name in REAL_CREDENTIAL_VARIABLES:
         os.environ.pop(name, None)
@@ -237,6 +246,16 @@ def app_environment(config: Config, options: StackOptions, jwks_url: str) -> dic
     }
 
 
+def queue_urls(outputs: dict[str, str]) -> dict[str, str]:
+    """`IMPORTS_QUEUE_URL` and the others, as the template's `Globals` give them to deployed functions:
+    the app then sends without looking a queue up, here as in AWS."""
+    return {
+        f"{name.removesuffix('QueueUrl').upper()}_QUEUE_URL": url
+        for name, url in outputs.items()
+        if name.endswith("QueueUrl")
+    }
+
+
 def aws_client(service: str, endpoint_url: str) -> Any:
     return boto3.client(
         service,
@@ -256,7 +275,7 @@ def load_app(project_dir: Path) -> Chalice:
     return app
 
 
-def _deploy(options: StackOptions) -> None:
+def _deploy(options: StackOptions) -> dict[str, str]:
     template = infra.load_template(options.project_dir / "infra" / "resources.json")
     cloudformation = aws_client("cloudformation", options.aws_endpoint_url)
     outputs = infra.deploy(cloudformation, template, STAGE)
@@ -268,6 +287,7 @@ def _deploy(options: StackOptions) -> None:
         aws_client("sqs", options.aws_endpoint_url),
     )
     log.info("deployed %d resources from infra/resources.json; outputs %s", len(physical), sorted(outputs))
+    return outputs
 
 
 def start_endpoint(endpoint_url: str, log_file: IO[bytes]) -> subprocess.Popen[bytes]:

@@ -7,15 +7,25 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from devstack import aws_calls
 from devstack.issuer import ISSUER as ISSUER_NAME
 from devstack.issuer import LocalIssuer
 
 ISSUER = LocalIssuer(Path(tempfile.mkdtemp(prefix="prakerja-test-keys-")))
+
+# Every AWS call of the app, recorded before any client exists; each worker of a parallel run (and
+# each local stack an end-to-end test starts) writes beside the others, into the directory that the
+# first process made (tests/policy.py checks them when the session ends).
+if not os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ[aws_calls.DIRECTORY_VARIABLE] = tempfile.mkdtemp(prefix="prakerja-aws-calls-")
+aws_calls.install(Path(os.environ[aws_calls.DIRECTORY_VARIABLE]), reset_per_function=True)
+pytest_plugins = ["tests.policy"]
 
 for variable in [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]:
     del os.environ[variable]
@@ -38,26 +48,51 @@ os.environ.update(
     }
 )
 
-from chalice.test import Client  # noqa: E402
+from chalice.test import Client, TestLambdaClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from devstack.tables import create_queues, create_tables  # noqa: E402
 
+HASH_KEY_PARAMETER = "/prakerja/local/hash-key"
+REGISTRY_KEY_PARAMETER = "/prakerja/local/registry-api-key"
+
+
+def _invoke_as_the_function(invoke: Callable[..., Any]) -> Callable[..., Any]:
+    def invoked(self: Any, function_name: str, payload: Any = None) -> Any:
+        with aws_calls.invoking(function_name, self._app.app_name):
+            return invoke(self, function_name, payload)
+
+    return invoked
+
+
+TestLambdaClient.invoke = _invoke_as_the_function(TestLambdaClient.invoke)  # type: ignore[method-assign]
+
 
 @pytest.fixture
-def aws() -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """In-process AWS with every table of `infra/resources.json`, and the local stack's patch to
     moto's transactions (equivalent to plain moto, `tests/unit/test_moto_patches.py`, but without
-    a deep copy of every table per transaction)."""
+    a deep copy of every table per transaction).
+
+    Configured as the template configures a deployed function, so that the calls recorded are the
+    ones AWS will see: the hash key and the registry's key from SSM, queue URLs from the environment."""
     from devstack import moto_patches
 
     undo = moto_patches.apply()
     with mock_aws():
-        import boto3
-
-        create_tables(boto3.client("dynamodb"))
-        create_queues(boto3.client("sqs"))
-        s3 = boto3.client("s3")
+        create_tables(setup_client("dynamodb"))
+        for name, url in create_queues(setup_client("sqs")).items():
+            monkeypatch.setenv(
+                f"{name.removeprefix('prakerja-local-').replace('-', '_').upper()}_QUEUE_URL", url
+            )
+        ssm = setup_client("ssm")
+        ssm.put_parameter(Name=HASH_KEY_PARAMETER, Value=os.environ["HASH_KEY"], Type="SecureString")
+        ssm.put_parameter(Name=REGISTRY_KEY_PARAMETER, Value="test-registry-key", Type="SecureString")
+        monkeypatch.delenv("HASH_KEY")
+        monkeypatch.setenv("HASH_KEY_PARAMETER", HASH_KEY_PARAMETER)
+        monkeypatch.setenv("REGISTRY_KEY_PARAMETER", REGISTRY_KEY_PARAMETER)
+        _forget_settings()
+        s3 = setup_client("s3")
         s3.create_bucket(
             Bucket=os.environ["UPLOAD_BUCKET"],
             CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_REGION"]},
@@ -67,7 +102,25 @@ def aws() -> Iterator[None]:
             Bucket=os.environ["UPLOAD_BUCKET"], VersioningConfiguration={"Status": "Enabled"}
         )
         yield
+        monkeypatch.undo()
+        _forget_settings()
     undo()
+
+
+@cache
+def setup_client(service: str) -> Any:
+    """One client per service for the tests' own set-up: moto answers a client whenever it was
+    made, and making one costs tens of milliseconds that every test would pay again."""
+    import boto3
+
+    return boto3.client(service)
+
+
+def _forget_settings() -> None:
+    from chalicelib.core.settings import settings
+
+    settings.cache_clear()
+    aws_calls.forget_containers()
 
 
 @pytest.fixture
@@ -77,6 +130,11 @@ def client(aws: None) -> Iterator[Client]:
 
     catalogue.forget()
     with Client(app, stage_name="local") as test_client:
+        # The stage's own hash key would win over the one in SSM that a deployed function reads.
+        stage = test_client._chalice_config._config_from_disk["stages"]["local"]
+        stage["environment_variables"] = {
+            name: value for name, value in stage["environment_variables"].items() if name != "HASH_KEY"
+        }
         yield test_client
 
 
@@ -112,11 +170,9 @@ def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 def drain(client: Client) -> int:
     """Deliver queued messages to the app's queue handlers, as Lambda's SQS trigger would
     (a handler that raises leaves its message on the queue, and the error reaches the test)."""
-    import boto3
-
     from app import app
 
-    sqs = boto3.client("sqs")
+    sqs = setup_client("sqs")
     handlers = {source.queue: source.name for source in app.event_sources if hasattr(source, "queue")}
     delivered = 0
     while True:

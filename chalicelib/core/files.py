@@ -80,10 +80,19 @@ def put(key: str, data: bytes, content_type: str = "text/csv; charset=utf-8") ->
     _client().put_object(Bucket=settings().upload_bucket, Key=key, Body=data, ContentType=content_type)
 
 
+class DeleteFailed(RuntimeError):
+    """S3 answered 200 but kept some of the objects (`Errors` in its answer), e.g. for want of permission."""
+
+
 def delete(keys: list[str]) -> None:
     for start in range(0, len(keys), 1000):
         objects = [{"Key": key} for key in keys[start : start + 1000]]
-        _client().delete_objects(Bucket=settings().upload_bucket, Delete={"Objects": objects})
+        answer = _client().delete_objects(Bucket=settings().upload_bucket, Delete={"Objects": objects})
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise DeleteFailed(
+                f"S3 kept {len(answer['Errors'])} object(s), e.g. {first.get('Key')}: {first.get('Code')}"
+            )
 
 
 # S3 refuses multipart parts under 5 MiB (except the last), so parts are gathered to this size.

@@ -38,6 +38,8 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     max_import_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     registry_url: str = ""
+    registry_key: SecretStr | None = None
+    registry_key_parameter: str | None = None
     registry_rate_per_second: int = Field(default=20, gt=0)
     registry_daily_cap: int = Field(default=500_000, gt=0)
     programme_config: str = "chalicelib/programme.json"
@@ -76,6 +78,32 @@ class Settings(BaseModel):
     def is_local(self) -> bool:
         return self.stage == "local"
 
+    def missing(self, serves_api: bool = False) -> list[str]:
+        """The environment variables a deployed stage must set and this environment lacks.
+
+        Every default above suits the local stack; in AWS these have none that works (the template
+        and SSM provide them, `tests/integration/test_configuration.py` proves it per function).
+        Only the API function verifies tokens, and only it is given the user pool's issuer: the pool
+        names the sign-up trigger, so no function may name the pool through `Globals`."""
+        if self.is_local:
+            return []
+        needed = {
+            "UPLOAD_BUCKET": self.upload_bucket,
+            "HASH_KEY_PARAMETER": self.hash_key_parameter or self.hash_key,
+            "REGISTRY_URL": self.registry_url,
+            "REGISTRY_KEY_PARAMETER": self.registry_key_parameter or self.registry_key,
+            "PARTNERS_URL": self.partners_url,
+            "PARTNER_SECRETS_ID": self.partner_secrets_id or self.partner_secrets,
+            "PARTNER_CALLBACK_BASE_URL": self.partner_callback_base_url,
+        }
+        if serves_api:
+            needed |= {
+                "JWKS_URL": self.jwks_url,
+                "JWT_ISSUER": self.jwt_issuer,
+                "JWT_AUDIENCE": self.jwt_audience,
+            }
+        return [variable for variable, value in needed.items() if not value]
+
 
 _ENVIRONMENT = {
     "stage": "STAGE",
@@ -91,6 +119,8 @@ _ENVIRONMENT = {
     "max_body_bytes": "MAX_BODY_BYTES",
     "max_import_bytes": "MAX_IMPORT_BYTES",
     "registry_url": "REGISTRY_URL",
+    "registry_key": "REGISTRY_KEY",
+    "registry_key_parameter": "REGISTRY_KEY_PARAMETER",
     "registry_rate_per_second": "REGISTRY_RATE_PER_SECOND",
     "registry_daily_cap": "REGISTRY_DAILY_CAP",
     "programme_config": "PROGRAMME_CONFIG",

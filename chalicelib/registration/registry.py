@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from chalicelib.core.settings import settings
 
@@ -28,16 +29,33 @@ class Answer:
     reason: str | None = None
 
 
+@cache
+def _api_key() -> str | None:
+    """The registry's key for this programme: from SSM in AWS (SecureString), none for the local fake."""
+    config = settings()
+    if config.registry_key is not None:
+        return config.registry_key.get_secret_value()
+    if config.registry_key_parameter:
+        from aws_lambda_powertools.utilities import parameters
+
+        return str(parameters.get_parameter(config.registry_key_parameter, decrypt=True, max_age=3600))
+    return None
+
+
 def look_up(nik: str, kk_number: str, full_name: str, birth_date: date) -> Answer:
     url = settings().registry_url
     if not url.startswith(("http://", "https://")):
         raise RegistryUnavailable("no registry configured (REGISTRY_URL)")
+    headers = {"Content-Type": "application/json"}
+    key = _api_key()
+    if key:
+        headers["X-Api-Key"] = key
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         f"{url.rstrip('/')}/verify",
         data=json.dumps(
             {"nik": nik, "kk_number": kk_number, "full_name": full_name, "birth_date": birth_date.isoformat()}
         ).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     try:

@@ -75,9 +75,9 @@ def _after(cursor: str | None) -> str:
     if not cursor:
         return ""
     payload, _, signature = cursor.partition(".")
-    if len(cursor) > _MAX_CURSOR_CHARS or not hmac.compare_digest(
-        signature.encode(), _signature(payload).encode()
-    ):
+    # As bytes: compare_digest refuses text with non-ASCII characters, which a forged cursor may hold.
+    expected = _signature(payload).encode()
+    if len(cursor) > _MAX_CURSOR_CHARS or not hmac.compare_digest(signature.encode(), expected):
         raise InvalidCursor()
     return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
 

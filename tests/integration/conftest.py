@@ -17,7 +17,9 @@ from chalice.test import Client
 from chalicelib.core import clock
 from chalicelib.incentives import partners
 from devstack.partners import LOCAL_SECRETS, FakePartners, MemorySink
-from tests.conftest import ISSUER
+from tests.conftest import ISSUER, setup_client
+
+PARTNER_SECRETS_ID = "prakerja/local/partner-secrets"
 
 
 @dataclass
@@ -83,9 +85,13 @@ def fake(
         callback_attempts=2,
         settlement_interval_seconds=0.05,
     )
+    # As a deployed function reads them: one Secrets Manager secret holding every partner's.
+    setup_client("secretsmanager").create_secret(
+        Name=PARTNER_SECRETS_ID, SecretString=json.dumps(LOCAL_SECRETS)
+    )
     configure(
         PARTNERS_URL=partners_fake.url_template,
-        PARTNER_SECRETS=json.dumps(LOCAL_SECRETS),
+        PARTNER_SECRETS_ID=PARTNER_SECRETS_ID,
         PARTNER_TIMEOUT_SECONDS="0.3",
         PARTNER_RETRIES="1",
         PARTNER_BACKOFF_SECONDS="0.01",

@@ -44,7 +44,8 @@ def payments(aws: None, counter: Counter) -> Iterator[Client]:
 
     app = Chalice(app_name="payments")
     app.register_blueprint(bp)
-    with Client(app) as client:
+    # The local stage, as every other test: Client's default stage would set STAGE=dev around requests.
+    with Client(app, stage_name="local") as client:
         yield client
 
 

@@ -633,3 +633,26 @@ def test_a_row_whose_person_applied_elsewhere_in_between_reports_it(
 
 def _killed(*args: Any, **kwargs: Any) -> Any:
     raise KeyboardInterrupt("killed between a row's registration and its application")
+
+
+def test_an_import_out_of_time_hands_the_rest_to_its_own_queue(
+    client: Client, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each delivery does one chunk when the Lambda's time is short, and queues its continuation:
+    the import ends DONE through the queue alone (its function may send to the imports queue)."""
+    from chalicelib.registration import jobs
+    from chalicelib.registration.imports import processing as imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(jobs, "time_keeper", lambda context: lambda: False)
+    people = [
+        f"31712{index % 9}{1 + index % 28:02d}0190{index + 1:04d},31712301010{index:05d},Orang Ke,"
+        f"1990-01-{1 + index % 28:02d},M,0813{index:08d},,3171,SMA,UNEMPLOYED"
+        for index in range(5)
+    ]
+    import_id = upload(client, auth, (HEADER + "\n" + "\n".join(people) + "\n").encode())
+
+    notify(client, import_id)
+
+    state = status(client, auth, import_id)
+    assert (state["status"], state["counts"]) == ("DONE", {"IMPORTED": 5})

@@ -288,6 +288,29 @@ def test_a_closed_account_waits_for_a_new_one_then_the_payment_resumes(
     assert [t["status"] for t in ledger(fake, "BNI")] == ["COMPLETED"]
 
 
+def test_a_reward_owed_before_any_account_waits_for_one_then_is_paid(
+    client: Client, auth: TokenFactory, trained: list[str], fake: FakePartners, callbacks: Callbacks
+) -> None:
+    """Survey rewards are owed whether or not an account is linked: without one the payment waits
+    for the participant (nothing is sent), and the account they link later is paid."""
+    from chalicelib.incentives import schedules
+
+    participant_id = str(me(client, auth, trained[1])["participant_id"])
+    reward = schedules.owe_survey_reward(participant_id, 1)
+    assert reward is not None and reward.partner_id is None
+    run_job(client, "disbursement")
+    [waiting] = owed(client, auth, trained[1])
+    assert (waiting["status"], waiting["reason"]) == ("NEEDS_ACTION", "NO_ACCOUNT")
+    assert all(ledger(fake, partner_id) == [] for partner_id in partners.PARTNERS)
+    assert link(client, auth, trained[1]).status_code == 200
+    run_job(client, "disbursement")
+    settled(fake, callbacks, client)
+    assert [p["status"] for p in owed(client, auth, trained[1])] == ["PAID"]
+    assert [(t["amount"], t["status"]) for t in ledger(fake, "OVO")] == [(50_000, "COMPLETED")]
+    stats = client.http.get("/v1/stats/provinces/31").json_body
+    assert (stats["incentive_paid_amount"], stats["survey_paid_amount"]) == (0, 50_000)
+
+
 def test_disbursement_reads_only_what_is_due(
     client: Client, auth: TokenFactory, trained: list[str], fake: FakePartners
 ) -> None:

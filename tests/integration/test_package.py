@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.packaged import package_directory as shared_package
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -19,17 +21,7 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def package_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What `make package STAGE=prod` builds: the template and the deployment zip, with bytecode."""
-    out = tmp_path_factory.mktemp("package") / "prod"
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("STAGE")}
-    subprocess.run(
-        [BIN / "chalice", "package", "--stage", "prod", "--merge-template", "infra/resources.json", out],
-        cwd=ROOT,
-        env={**environment, "AWS_DEFAULT_REGION": "ap-southeast-3"},
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run([sys.executable, "infra/precompile.py", out], cwd=ROOT, check=True, capture_output=True)
-    return out
+    return shared_package(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +86,8 @@ def test_every_queue_has_a_dead_letter_queue_with_an_alarm(packaged: dict[str, A
     alarmed = {
         alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for alarm in _of_type(packaged, "AWS::CloudWatch::Alarm").values()
-        if "Fn::GetAtt" in alarm["Properties"]["Dimensions"][0]["Value"]
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and "Fn::GetAtt" in alarm["Properties"]["Dimensions"][0]["Value"]
     }
     working = {name: queue for name, queue in queues.items() if not name.endswith("DeadLetterQueue")}
     assert working
@@ -148,12 +141,30 @@ def test_every_queue_consumer_reports_its_failed_messages_alone(packaged: dict[s
     assert len(sqs_events) == len(consumers)
 
 
+def test_each_partner_is_sent_at_most_the_requests_it_allows_at_once(packaged: dict[str, Any]) -> None:
+    """One queue and consumer per payment partner, its concurrency capped by the template: the
+    partners are reached side by side, none beyond what it allows (docs/INCENTIVES.md)."""
+    from chalicelib.incentives.partners import PARTNERS
+
+    capped = {}
+    for function in packaged["Resources"].values():
+        for event in function.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "SQS" and "ScalingConfig" in event["Properties"]:
+                queue = event["Properties"]["Queue"]["Fn::Sub"].removeprefix("${").removesuffix(".Arn}")
+                capped[queue] = event["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+    assert capped == {f"Payments{p.capitalize()}Queue": {"Ref": "PartnerConcurrency"} for p in PARTNERS}
+    assert packaged["Parameters"]["PartnerConcurrency"]["MinValue"] == 2  # AWS's least
+
+
 def test_functions_learn_the_real_resource_names_from_the_template(packaged: dict[str, Any]) -> None:
     variables = packaged["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["UPLOAD_BUCKET"] == {"Ref": "UploadBucket"}
-    assert "UserPool" in variables["JWKS_URL"]["Fn::Sub"]
+    # Only the API verifies tokens; the pool names the sign-up trigger, so Globals may not name the pool.
+    api = packaged["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert "UserPool" in api["JWKS_URL"]["Fn::Sub"]
     # Cognito's ID tokens name the app client they were issued to in `aud`: another client's are refused.
-    assert variables["JWT_AUDIENCE"] == {"Ref": "UserPoolClient"}
+    assert api["JWT_AUDIENCE"] == {"Ref": "UserPoolClient"}
+    assert "UserPool" not in json.dumps(packaged["Globals"])
 
 
 def test_every_module_of_the_package_ships_its_bytecode(package_directory: Path) -> None:
@@ -196,3 +207,56 @@ def test_a_cold_start_loads_bytecode_and_compiles_nothing(package_directory: Pat
     )
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == "prakerja"
+
+
+def test_the_bundle_ships_the_pinned_botocore_and_no_phone_geodata(package_directory: Path) -> None:
+    """Each build ships the same botocore, and the phone library without 42 MB the code never reads."""
+    pinned = dict(
+        line.split("==")
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    with zipfile.ZipFile(package_directory / "deployment.zip") as package:
+        names = package.namelist()
+    assert f"botocore-{pinned['botocore']}.dist-info/METADATA" in names
+    assert not [
+        name for name in names if name.startswith(("phonenumbers/geodata/", "phonenumbers/carrierdata/"))
+    ]
+    assert "phonenumbers/__init__.py" in names
+
+
+def test_the_stage_parameter_is_the_stage_packaged(packaged: dict[str, Any]) -> None:
+    """Chalice writes the stage into every function (`STAGE`): a stack of another `Stage` is refused."""
+    assert packaged["Parameters"]["Stage"]["Default"] == "prod"
+    [assertion] = packaged["Rules"]["StageIsThePackagedOne"]["Assertions"]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    for name, resource in _of_type(packaged, "AWS::Serverless::Function").items():
+        assert resource["Properties"]["Environment"]["Variables"]["STAGE"] == "prod", name
+    text = json.dumps({section: body for section, body in packaged.items() if section != "lint"})
+    assert "prakerja-dev" not in text and "/prakerja/dev/" not in text
+
+
+def test_every_function_has_its_own_role_and_a_log_group_that_expires(packaged: dict[str, Any]) -> None:
+    functions = _of_type(packaged, "AWS::Serverless::Function")
+    roles = {function["Properties"]["Role"]["Fn::GetAtt"][0] for function in functions.values()}
+    assert len(roles) == len(functions) == 16
+    groups = _of_type(packaged, "AWS::Logs::LogGroup")
+    assert all(
+        group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for group in groups.values()
+    )
+    for name, function in functions.items():
+        assert f"{name}LogGroup" in function["DependsOn"], name  # before Lambda makes one without retention
+    statements = [
+        statement
+        for role in roles
+        for policy in packaged["Resources"][role]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    # Every data action names its resources; only X-Ray has no resource-level permissions.
+    assert [s for s in statements if s["Resource"] == "*" and s["Sid"] != "Traces"] == []
+    assert not [s for s in statements if any("*" in action for action in s["Action"])]
+
+
+def test_the_api_gives_up_before_api_gateway_does(packaged: dict[str, Any]) -> None:
+    assert packaged["Resources"]["APIHandler"]["Properties"]["Timeout"] < 29
+    assert packaged["Globals"]["Api"]["OpenApiVersion"]  # else SAM adds a stage named "Stage"

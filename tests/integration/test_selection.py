@@ -140,6 +140,24 @@ def test_running_the_job_again_changes_nothing(
     assert {account: status_of(client, auth, account) for account in applicants} == before
 
 
+def test_a_pool_out_of_time_hands_the_rest_to_its_own_queue(
+    client: Client, auth: TokenFactory, applicants: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page per delivery when the Lambda's time is short: the pool's continuation goes through
+    the selection queue (its function may send there), and the wave still ends as in one run."""
+    from chalicelib.registration import jobs, selection
+
+    monkeypatch.setattr(selection, "PAGE", 2)
+    monkeypatch.setattr(jobs, "time_keeper", lambda context: lambda: False)
+    client.http.post("/v1/waves/W1/selection", headers=auth("admin"))
+
+    run_job(client, "selection")
+
+    assert wave_store.wave("W1").selection.value == "DONE"  # type: ignore[union-attr]
+    statuses = [status_of(client, auth, account) for account in applicants]
+    assert statuses.count("SELECTED") == 5
+
+
 def test_every_run_of_a_pool_reads_the_checkpoints_consistently(
     client: Client,
     auth: TokenFactory,

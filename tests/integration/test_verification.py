@@ -52,6 +52,17 @@ def test_registrants_are_verified_or_rejected_by_the_registry(
     assert me["verification"] == "NIK_VERIFIED"
 
 
+def test_every_lookup_carries_the_programmes_key_from_ssm(
+    client: Client, auth: TokenFactory, registry: FakeRegistry
+) -> None:
+    """The registry knows the programme by its key: a SecureString in SSM, read as AWS would."""
+    register(client, auth, SITI, "acc-siti")
+
+    run_job(client, "verification")
+
+    assert registry.api_keys == ["test-registry-key"]
+
+
 def test_a_second_run_asks_the_registry_nothing_more(
     client: Client, auth: TokenFactory, registry: FakeRegistry
 ) -> None:

@@ -1,0 +1,1 @@
+"""Deployment: packaging the stack for AWS (`make package`)."""
