@@ -13,6 +13,9 @@ from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
 from chalicelib.registration.signup import bp as signup
 from chalicelib.reports.routes import bp as reports
+from chalicelib.surveys.jobs import bp as surveys_jobs
+from chalicelib.surveys.routes import bp as surveys
+from chalicelib.surveys.views import surveys_section
 from chalicelib.training.jobs import bp as training_jobs
 from chalicelib.training.routes import bp as training
 from chalicelib.training.routes import purchases_section
@@ -30,6 +33,9 @@ app.register_blueprint(training)
 app.register_blueprint(training_jobs)
 app.register_blueprint(incentives)
 app.register_blueprint(incentives_jobs)
+app.register_blueprint(surveys)
+app.register_blueprint(surveys_jobs)
 app.register_blueprint(reports)
 registration_service.add_record_section(purchases_section)
 registration_service.add_record_section(payments_section)
+registration_service.add_record_section(surveys_section)

@@ -13,7 +13,7 @@ import os
 from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -166,6 +166,12 @@ class Programme(BaseModel):
     payment_attempts: int = Field(default=3, ge=1)
     survey_count: int = Field(ge=0)
     survey_reward: int = Field(ge=0)
+    # Survey rounds fall due these many days after the first completed course, and may be answered
+    # for `survey_answer_days` after they are sent. The questionnaires are versioned; their shape
+    # is the surveys stage's to check (`surveys/definitions.py`).
+    survey_offsets_days: tuple[int, ...] = (30, 90, 180)
+    survey_answer_days: int = Field(default=14, gt=0)
+    survey_definitions: dict[str, Any] = Field(default_factory=dict)
     timezone_offset: str
     ineligible_declarations: tuple[str, ...]
     priority_cohorts: tuple[str, ...] = ()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock, outbox
@@ -71,15 +71,30 @@ def owe_incentives(participant_id: str) -> int:
 def owe_survey_reward(participant_id: str, survey_round: int) -> Payment | None:
     """The reward of an answered survey, due today, through the same payments as incentives; None
     when it was owed before or the participant is revoked."""
-    if not 1 <= survey_round <= programme().survey_count:
-        raise ValueError(f"the programme has no survey round {survey_round}")
     participant = registration.participant(participant_id)
     if participant.status is Status.REVOKED:
+        _check_round(survey_round)
         return None
-    account = accounts.account(participant_id, consistent=True)
-    reward = Payment(
-        payment_id=payment_id(participant_id, Kind.SURVEY, survey_round),
-        participant_id=participant_id,
+    reward = survey_reward(participant, survey_round)
+    return reward if _owe(participant, [reward]) else None
+
+
+def add_survey_reward(unit: UnitOfWork, participant: Participant, survey_round: int) -> Payment:
+    """The reward of an answered survey, owed in `unit`: the surveys stage commits it with the
+    answer, so that an answer is never kept without its reward nor a reward owed without its
+    answer. Refused with label `payments.EXISTS` if owed before."""
+    reward = survey_reward(participant, survey_round)
+    _add_owed(unit, reward, clock.now())
+    return reward
+
+
+def survey_reward(participant: Participant, survey_round: int) -> Payment:
+    """What an answered survey of `survey_round` pays, to the account verified now (if any)."""
+    _check_round(survey_round)
+    account = accounts.account(participant.participant_id, consistent=True)
+    return Payment(
+        payment_id=payment_id(participant.participant_id, Kind.SURVEY, survey_round),
+        participant_id=participant.participant_id,
         kind=Kind.SURVEY,
         number=survey_round,
         amount=programme().survey_reward,
@@ -87,19 +102,18 @@ def owe_survey_reward(participant_id: str, survey_round: int) -> Payment | None:
         province_code=participant.province_code,
         partner_id=account.partner_id if account and account.verified else None,
     )
-    return reward if _owe(participant, [reward]) else None
+
+
+def _check_round(survey_round: int) -> None:
+    if not 1 <= survey_round <= programme().survey_count:
+        raise ValueError(f"the programme has no survey round {survey_round}")
 
 
 def _owe(participant: Participant, owed: list[Payment]) -> int:
     now = clock.now()
     unit = UnitOfWork()
     for payment in owed:
-        payments.add_owed(unit, payment)
-        payments.add_history(unit, payment, payment.status, now, "schedule", {"amount": payment.amount})
-        if payment.partner_id:
-            figures.step(
-                unit, payment.due_date, payment.partner_id, "due", payment.amount, payment.payment_id
-            )
+        _add_owed(unit, payment, now)
     try:
         unit.commit()
     except Refused as refused:
@@ -109,6 +123,13 @@ def _owe(participant: Participant, owed: list[Payment]) -> int:
     logger.info("payments owed", extra={"participant_id": participant.participant_id, "payments": len(owed)})
     count("PaymentsOwed", len(owed))
     return len(owed)
+
+
+def _add_owed(unit: UnitOfWork, payment: Payment, now: datetime) -> None:
+    payments.add_owed(unit, payment)
+    payments.add_history(unit, payment, payment.status, now, "schedule", {"amount": payment.amount})
+    if payment.partner_id:
+        figures.step(unit, payment.due_date, payment.partner_id, "due", payment.amount, payment.payment_id)
 
 
 def take_training_events(has_time: Callable[[], bool]) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from chalicelib.incentives.figures import FIGURES
-from chalicelib.incentives.schedules import owe_survey_reward
+from chalicelib.incentives.schedules import add_survey_reward, owe_survey_reward
+from chalicelib.incentives.stores.payments import EXISTS as REWARD_OWED
 
-__all__ = ["FIGURES", "owe_survey_reward"]
+__all__ = ["FIGURES", "REWARD_OWED", "add_survey_reward", "owe_survey_reward"]

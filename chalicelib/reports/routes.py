@@ -12,6 +12,7 @@ from chalicelib.core.http import respond, route
 from chalicelib.core.provinces import is_province, province_names
 from chalicelib.incentives import service as incentives
 from chalicelib.registration import service as registration
+from chalicelib.surveys import service as surveys
 from chalicelib.training import service as training
 
 bp = Blueprint(__name__)
@@ -27,6 +28,7 @@ def _figures(code: str) -> dict[str, object]:
         **totals,
         "cohorts": registration.cohorts(groups),
         "unspent_balance": unspent,
+        "survey_outcomes": surveys.outcomes(groups),
     }
 
 

@@ -26,7 +26,14 @@ from chalicelib.training.errors import (
     PurchaseOfAnotherPlatform,
     Revoked,
 )
-from chalicelib.training.model import EVENTS, FIRST_RATING, Purchase, PurchaseStatus
+from chalicelib.training.model import (
+    EVENTS,
+    FIRST_COMPLETION,
+    FIRST_RATING,
+    SURVEY_EVENTS,
+    Purchase,
+    PurchaseStatus,
+)
 from chalicelib.training.schemas import CompletionRequest, RatingRequest
 from chalicelib.training.stores import courses
 from chalicelib.training.stores import purchases as store
@@ -86,6 +93,15 @@ def complete(platform_id: str, request: CompletionRequest) -> Purchase:
                 "INCENTIVE_STAGE",
                 "TRAINING#FIRST_COMPLETION",
                 {"purchase_id": found.purchase_id, "course_id": found.course_id},
+                event.at,
+            )
+            # The surveys stage schedules the employment surveys from it.
+            outbox.publish(
+                unit,
+                SURVEY_EVENTS,
+                participant.participant_id,
+                FIRST_COMPLETION,
+                {"purchase_id": found.purchase_id},
                 event.at,
             )
         else:

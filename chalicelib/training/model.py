@@ -26,9 +26,14 @@ class Course:
         return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
 
 
-# The stream later stages learn of training's events from (`core.outbox.publish`), and its kinds.
+# The streams later stages learn of training's events from (`core.outbox.publish`), and their
+# kinds. Each stage reads a stream of its own, since taking an event out is how its reader marks
+# it done: incentives learn of first ratings and revocations, surveys of first completions and
+# revocations.
 EVENTS = "TRAINING"
+SURVEY_EVENTS = "TRAINING_SURVEYS"
 FIRST_RATING = "FIRST_RATING"
+FIRST_COMPLETION = "FIRST_COMPLETION"
 REVOKED = "REVOKED"
 
 

@@ -19,7 +19,7 @@ from chalicelib.registration import service as registration
 from chalicelib.registration.model import Event, Participant, Status
 from chalicelib.training import figures
 from chalicelib.training.errors import AlreadyRevoked
-from chalicelib.training.model import EVENTS, REVOKED
+from chalicelib.training.model import EVENTS, REVOKED, SURVEY_EVENTS
 from chalicelib.training.stores import sweeps
 
 
@@ -82,6 +82,8 @@ def _revoke(participant: Participant, actor: str, reason: str, note: str | None 
     if participant.status in (Status.INCENTIVE, Status.FINISHED):
         # Payments may be owed: incentives stops those not yet sent (`schedules.take_training_events`).
         outbox.publish(unit, EVENTS, participant.participant_id, REVOKED, {"reason": reason}, event.at)
+        # And surveys: none is sent to them any more, and none is rewarded.
+        outbox.publish(unit, SURVEY_EVENTS, participant.participant_id, REVOKED, {"reason": reason}, event.at)
     figures.count(
         unit,
         participant.province_code,

@@ -8,8 +8,6 @@ import pytest
 from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
 import app  # noqa: F401  (every domain's models, declared as the app imports them)
-import chalicelib.incentives.stores.tables
-import chalicelib.surveys.tables  # noqa: F401  (the money and survey domains' tables, declared ahead)
 from chalicelib.core.settings import settings
 from chalicelib.core.storage import declared_models, pii_key
 from devstack.tables import table_definitions

@@ -1,0 +1,27 @@
+"""Surveys routes: a participant reads and answers their own survey."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.core.auth import require
+from chalicelib.core.http import parse, respond, route
+from chalicelib.surveys import responses, views
+from chalicelib.surveys.schemas import ResponseRequest
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/v1/surveys/{survey_id}", methods=["GET"])
+def read_survey(survey_id: str) -> Response:
+    caller = require(bp.current_request.headers, "participant")
+    _, found = responses.own_survey(caller.sub, survey_id)
+    return respond(views.questionnaire(found))
+
+
+@route(bp, "/v1/surveys/{survey_id}/responses", methods=["POST"])
+def answer_survey(survey_id: str) -> Response:
+    caller = require(bp.current_request.headers, "participant")
+    request = parse(ResponseRequest, bp.current_request.raw_body)
+    answered = responses.answer(caller.sub, survey_id, request)
+    return respond(views.questionnaire(answered), status=201)
