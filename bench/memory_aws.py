@@ -124,6 +124,22 @@ _CONDITION = re.compile(
 _CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b")
 
 
+def partitions_written(operation: str, payload: dict[str, Any]) -> set[str]:
+    """The partition keys (`pk`) a write request touches; "" for an item keyed otherwise."""
+    if operation == "TransactWriteItems":
+        bodies = [next(iter(entry.values())) for entry in payload["TransactItems"]]
+    elif operation == "BatchWriteItem":
+        bodies = [
+            next(iter(request.values()))
+            for requests in payload["RequestItems"].values()
+            for request in requests
+        ]
+    else:
+        bodies = [payload]
+    keys = [body.get("Key") or body.get("Item") or {} for body in bodies]
+    return {str(key.get("pk", {}).get("S", "")) for key in keys}
+
+
 def _name(token: str, names: dict[str, str]) -> str:
     token = token.strip()
     if "." in token or "[" in token:
@@ -171,8 +187,9 @@ class MemoryAws:
         self.requests: Counter[str] = Counter()
         self._lock = threading.Lock()
         # Set to share this process's writes and messages with other processes (replicas), which
-        # then see them as one DynamoDB and one SQS: each write request's own bytes, each message.
-        self.on_write: Callable[[str, bytes], None] | None = None
+        # then see them as one DynamoDB and one SQS: each write request's own bytes (and what they
+        # say, to pick which replicas need it), each message.
+        self.on_write: Callable[[str, bytes, dict[str, Any]], None] | None = None
         self.on_message: Callable[[str, dict[str, Any]], None] | None = None
 
     def install(self) -> Any:
@@ -202,7 +219,7 @@ class MemoryAws:
             if service.startswith("DynamoDB"):
                 answer = self._dynamodb(operation)(payload)
                 if operation in WRITES and self.on_write is not None:
-                    self.on_write(operation, raw)
+                    self.on_write(operation, raw, payload)
             elif service == "AmazonSQS":
                 answer = self._sqs(operation, payload)
             else:

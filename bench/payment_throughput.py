@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import payees
-from bench.memory_aws import MemoryAws
+from bench.memory_aws import MemoryAws, partitions_written
 
 STARTED_AT = datetime.fromisoformat("2021-08-01T09:00:00+07:00")
 DUE = date(2021, 8, 1)
@@ -256,9 +256,14 @@ def run(count: int, concurrency: int, latency_ms: int) -> Run:
             outbox.get(timeout=120)
         memory.requests.clear()
 
-        def share_write(operation: str, raw: bytes) -> None:
-            for inbox in inboxes.values():
-                inbox.put(("write", operation, raw))
+        owners = _partition_owners(memory)
+
+        def share_write(operation: str, raw: bytes, payload: dict[str, Any]) -> None:
+            """To the replicas of the consumers whose payees the write touches (all, if unsure)."""
+            touched = [owners.get(partition) for partition in partitions_written(operation, payload)]
+            queues = set(inboxes) if None in touched else {queue for queue in touched if queue}
+            for queue in queues:
+                inboxes[queue].put(("write", operation, raw))
 
         memory.on_write = share_write
         memory.on_message = lambda queue, message: inboxes[queue].put(("message", message))
@@ -324,6 +329,18 @@ def _start_consumers(
             process.start()
             processes.append(process)
     return inboxes
+
+
+def _partition_owners(memory: MemoryAws) -> dict[str, str]:
+    """Each payee's partition → the queue of the partner their payments go to."""
+    from chalicelib.core.settings import settings
+    from chalicelib.incentives import disbursement
+
+    return {
+        item["pk"]["S"]: settings().queue_name(disbursement.partner_queue(item["partner_id"]["S"]))
+        for item in memory.tables[settings().table_name("payments")].items.values()
+        if item.get("item", {}).get("S") == "PAYMENT" and "partner_id" in item
+    }
 
 
 def _statuses(memory: MemoryAws, partner_id: str) -> dict[str, int]:
