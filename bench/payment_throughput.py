@@ -68,13 +68,33 @@ def serve_partners(state_dir: str, concurrency: int, latency_ms: int, pipe: Conn
     )
     for partner_id in payees.PARTNER_IDS:
         fake.set_faults(partner_id, {"latency_ms": latency_ms})
+    answered: list[float] = []
+    answer = fake.answer
+
+    def timed(*args: Any) -> Any:
+        """How long the fake itself takes to answer: its latency, and its own work on top."""
+        began = time.monotonic()
+        try:
+            return answer(*args)
+        finally:
+            answered.append(time.monotonic() - began)
+
+    fake.answer = timed  # type: ignore[method-assign, assignment]
     pipe.send(fake.url_template)
     pipe.recv()
     ledgers = {partner_id: len(fake.ledger(partner_id)["transfers"]) for partner_id in payees.PARTNER_IDS}
-    throttled = sum(partner.requests for partner in fake.partners.values())
+    requests = sum(partner.requests for partner in fake.partners.values())
     cpu = time.process_time()
     fake.close()
-    pipe.send({"ledgers": ledgers, "requests": throttled, "cpu_seconds": cpu})
+    answers_ms = statistics.quantiles([seconds * 1000 for seconds in answered], n=20)
+    pipe.send(
+        {
+            "ledgers": ledgers,
+            "requests": requests,
+            "cpu_seconds": cpu,
+            "answer_ms": (answers_ms[9], answers_ms[18]),
+        }
+    )
 
 
 # --- the consumers, as Lambda's SQS trigger runs them ---------------------------------------------
@@ -94,6 +114,7 @@ class Consumers:
     failed: int = 0
     busy: int = 0
     last_finished: float = 0.0
+    invoked_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -123,6 +144,7 @@ class Consumers:
                     self.memory.arrived.wait(IDLE_SECONDS)
                 continue
             failures: set[str] = set()
+            began = time.monotonic()
             try:
                 answer = payees.invoke(self.name, sqs_event(batch, arn, "ap-southeast-3"))
                 failures = {entry["itemIdentifier"] for entry in answer.get("batchItemFailures", [])}
@@ -138,6 +160,7 @@ class Consumers:
                         )
                     self.busy -= 1
                     self.last_finished = time.monotonic()
+                    self.invoked_seconds += self.last_finished - began
 
 
 def consume(
@@ -189,6 +212,7 @@ def consume(
                 "finished": consumers.last_finished,
                 "cpu_seconds": time.process_time() - cpu_before,
                 "invocations": consumers.invocations,
+                "invoked_seconds": consumers.invoked_seconds,
                 "failed": consumers.failed,
                 "statuses": _statuses(memory, name.removeprefix("pay_").upper()),
                 "requests": dict(memory.requests),
@@ -214,6 +238,8 @@ class Run:
     ledgers: dict[str, int]
     partner_requests: int
     invocations: int
+    invoked_seconds: float
+    partner_answer_ms: tuple[float, float]
     failed_messages: int
     aws_requests: dict[str, int]
     load: tuple[float, float, float]
@@ -298,6 +324,8 @@ def run(count: int, concurrency: int, latency_ms: int) -> Run:
             ledgers=partner_side["ledgers"],
             partner_requests=partner_side["requests"],
             invocations=sum(done["invocations"] for done in consumers),
+            invoked_seconds=sum(done["invoked_seconds"] for done in consumers),
+            partner_answer_ms=partner_side["answer_ms"],
             failed_messages=sum(done["failed"] for done in consumers),
             aws_requests=dict(requests),
             load=load,
@@ -374,6 +402,11 @@ def report(done: Run) -> bool:
         f"  payments by status: {done.statuses}; partners' ledgers: {done.ledgers}; "
         f"requests to the partners: {done.partner_requests:,}; consumer invocations: {done.invocations:,}; "
         f"messages failed and redelivered: {done.failed_messages}"
+    )
+    print(
+        f"  a consumer invocation's time a payment: {done.invoked_seconds / done.payments * 1000:.1f} ms; "
+        f"the fake partners' own answer (in their process): median {done.partner_answer_ms[0]:.1f} ms, "
+        f"95th percentile {done.partner_answer_ms[1]:.1f} ms"
     )
     per = {name: round(count / done.payments, 2) for name, count in sorted(done.aws_requests.items())}
     print(f"  AWS requests per payment: {per}")
