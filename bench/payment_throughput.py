@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import statistics
 import tempfile
 import threading
@@ -337,6 +338,7 @@ def run(count: int, concurrency: int, latency_ms: int) -> Run:
             process.join(timeout=10)
             if process.is_alive():
                 process.terminate()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _start_consumers(
