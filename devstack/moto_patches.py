@@ -1,4 +1,5 @@
-"""Local stack only: make moto's TransactWriteItems cost what it writes, not what the table holds.
+"""Local stack only: make moto's TransactWriteItems cost what it writes, and a query on a table's
+key what it reads, not what the table holds.
 
 Why: moto 5.2.5 prepares the rollback of a `TransactWriteItems` by `copy.deepcopy` of every
 table the transaction touches, once per item of the transaction. A registration (one profile
@@ -7,7 +8,8 @@ seconds (docs/BENCHMARKS.md, "Local stack: transactions at size"), which makes t
 stack unusable. AWS has no such cost; nothing here changes what the app does on AWS, and the
 module is imported only by the local stack, the benchmark and its own tests.
 
-What is replaced: exactly one method, `moto.dynamodb.models.DynamoDBBackend.transact_write_items`.
+What is replaced: exactly one method, `moto.dynamodb.models.DynamoDBBackend.transact_write_items`
+(two more are wrapped, not rewritten: a lock and a narrower query, below).
 The replacement is moto's own body with one difference: instead of deep-copying whole
 tables up front, it remembers, just before each item of the transaction is evaluated, that
 one item (a deep copy of it, or that it was absent) and the length of the table's stream, and
@@ -22,6 +24,13 @@ nothing in moto keeps two requests apart. Two transactions debiting one balance 
 `balance >= :price` and together overdrew it (moto as shipped does the same, or fails with
 "dictionary changed size during iteration"). DynamoDB applies every request as one step; the
 patch makes each DynamoDB request of the local stack one step by holding a lock around it.
+
+And a query on a table's own key reads that key's partition only: moto 5.2.5's `Table.query`
+sorts every item of the table (`all_items`) before it keeps the queried partition's, so each
+query of a payee's payments cost time in proportion to the whole table. The replacement hands
+moto's own `query` a view of the table holding just that partition; everything else (sorting,
+key conditions, paging, filters, projections, what comes back) is moto's. Queries on an index
+still read the whole table, as moto does.
 
 Two differences from moto, both towards AWS's behaviour: tables named by ARN are rolled back
 too (moto only snapshots tables named by name), and a rollback no longer replaces the table
@@ -40,6 +49,7 @@ import functools
 import hashlib
 import inspect
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +82,8 @@ PINNED_SOURCES: dict[str, str] = {
     "Table.get_item": "b08e98fe37b7e5836afe03b010d637ef50df5dea6cbecd9cf8816eef326a21cd",
     "Table.delete_item": "1594f7b07616c8cb8cdf0fbf58d6f54eeac83f25d7ac7b14e832a08e10efd8f9",
     "StreamShard.add": "357dc6da267e5dd7d46e18ee25d14b232a98679677906a2f02e4d454d1f11e03",
+    "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
+    "Table.all_items": "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d",
 }
 
 _MARK = "_devstack_replaces"
@@ -253,6 +265,26 @@ def _call_action(self: DynamoHandler) -> Any:
 
 setattr(_call_action, _MARK, _ORIGINAL_CALL_ACTION)
 
+_ORIGINAL_QUERY: Callable[..., Any] = getattr(Table.query, _MARK, Table.query)
+_QUERY_SIGNATURE = inspect.signature(_ORIGINAL_QUERY)
+
+
+@functools.wraps(_ORIGINAL_QUERY)
+def _query(self: Table, *args: Any, **kwargs: Any) -> Any:
+    """moto's query on the table's own key, given a view of the table that holds only the queried
+    partition (what moto's query keeps of `all_items` anyway)."""
+    bound = _QUERY_SIGNATURE.bind(self, *args, **kwargs)
+    hash_key = bound.arguments.get("hash_key")
+    if bound.arguments.get("index_name") or hash_key is None:
+        return _ORIGINAL_QUERY(self, *args, **kwargs)
+    view = copy.copy(self)
+    partition = self.items.get(hash_key)  # `get`: the store is a defaultdict; a lookup adds a key
+    view.items = defaultdict(dict, {hash_key: partition} if partition is not None else {})
+    return _ORIGINAL_QUERY(view, *args, **kwargs)
+
+
+setattr(_query, _MARK, _ORIGINAL_QUERY)
+
 
 def _pinned_callables() -> dict[str, Callable[..., Any]]:
     return {
@@ -265,6 +297,8 @@ def _pinned_callables() -> dict[str, Callable[..., Any]]:
         "Table.get_item": Table.get_item,
         "Table.delete_item": Table.delete_item,
         "StreamShard.add": StreamShard.add,
+        "Table.query": _ORIGINAL_QUERY,
+        "Table.all_items": Table.all_items,
     }
 
 
@@ -296,6 +330,7 @@ def remove() -> None:
     """Give moto its own method back (tests use this so the patch does not outlive them)."""
     DynamoDBBackend.transact_write_items = _ORIGINAL  # type: ignore[method-assign]
     DynamoHandler.call_action = _ORIGINAL_CALL_ACTION  # type: ignore[method-assign]
+    Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
 
 
 def apply() -> Callable[[], None]:
@@ -304,4 +339,5 @@ def apply() -> Callable[[], None]:
         check_pin()
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
         DynamoHandler.call_action = _call_action  # type: ignore[method-assign]
+        Table.query = _query  # type: ignore[method-assign]
     return remove

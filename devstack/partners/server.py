@@ -400,6 +400,9 @@ def _day(moment: datetime) -> str:
 
 def _server(partners: FakePartners, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as a partner's real API answers: the app's client keeps a pool of connections.
+        protocol_version = "HTTP/1.1"
+
         def do_GET(self) -> None:
             self._serve("GET")
 
@@ -409,6 +412,7 @@ def _server(partners: FakePartners, host: str, port: int) -> ThreadingHTTPServer
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
+                self.close_connection = True  # the body was not read: the connection cannot carry another
                 self._reply(refusal(413, "TOO_LARGE", "Isi permintaan terlalu besar."))
                 return
             raw = self.rfile.read(length) if length else b""

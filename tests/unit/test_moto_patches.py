@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
@@ -50,10 +51,14 @@ def _fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _moto_as_shipped() -> Iterator[None]:
     """Every test starts from moto as shipped and leaves the process as it found it."""
-    before = DynamoDBBackend.__dict__["transact_write_items"], DynamoHandler.__dict__["call_action"]
+    before = (
+        DynamoDBBackend.__dict__["transact_write_items"],
+        DynamoHandler.__dict__["call_action"],
+        Table.__dict__["query"],
+    )
     moto_patches.remove()
     yield
-    DynamoDBBackend.transact_write_items, DynamoHandler.call_action = before  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items, DynamoHandler.call_action, Table.query = before  # type: ignore[method-assign]
 
 
 @pytest.fixture(params=["moto", "patched"])
@@ -277,6 +282,138 @@ def test_apply_is_idempotent_and_undoable() -> None:
     finally:
         undo()
     assert DynamoDBBackend.transact_write_items is original
+
+
+# --- queries on the table's own key ---------------------------------------------------------------
+
+QUERIES: list[dict[str, Any]] = [
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P#3"}}},
+    {
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+        "ExpressionAttributeValues": {":p": {"S": "P#3"}, ":s": {"S": "PAYMENT#"}},
+    },
+    {
+        "KeyConditionExpression": "pk = :p AND sk < :s",
+        "ExpressionAttributeValues": {":p": {"S": "P#3"}, ":s": {"S": "PAYMENT#02"}},
+        "ScanIndexForward": False,
+    },
+    {
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+        "ExpressionAttributeValues": {
+            ":p": {"S": "P#3"},
+            ":a": {"S": "PAYMENT#01"},
+            ":b": {"S": "PAYMENT#03"},
+            ":v": {"S": "1"},
+        },
+        "FilterExpression": "v <> :v",
+        "ProjectionExpression": "pk, sk",
+    },
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P#nobody"}}},
+    {
+        "KeyConditionExpression": "g = :g AND sk > :s",
+        "ExpressionAttributeValues": {":g": {"S": "G#1"}, ":s": {"S": "PAYMENT#01"}},
+        "IndexName": "by_g",
+    },
+]
+
+
+def _payments_table(client: Client, payees: int) -> None:
+    client.create_table(
+        TableName="payments",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "g")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_g",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for start in range(0, payees, 5):
+        client.batch_write_item(
+            RequestItems={
+                "payments": [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "pk": {"S": f"P#{payee}"},
+                                "sk": {"S": f"PAYMENT#{number:02d}"},
+                                "g": {"S": f"G#{payee % 3}"},
+                                "v": {"S": str(number % 2)},
+                            }
+                        }
+                    }
+                    for payee in range(start, min(start + 5, payees))
+                    for number in range(1, 5)
+                ]
+            }
+        )
+
+
+def _every_page(client: Client, query: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
+    pages, start = [], None
+    while True:
+        page = client.query(
+            TableName="payments",
+            **query,
+            **({"Limit": limit} if limit else {}),
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        pages.append(
+            {name: page.get(name) for name in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")}
+        )
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+def test_a_query_on_the_table_key_answers_as_moto_does() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _payments_table(client, 20)
+        cases = [(query, limit) for query in QUERIES for limit in (None, 1, 3)]
+        shipped = [_every_page(client, query, limit) for query, limit in cases]
+        undo = moto_patches.apply()
+        try:
+            patched = [_every_page(client, query, limit) for query, limit in cases]
+        finally:
+            undo()
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("payments")
+        assert all(isinstance(key.value, str) and key.value != "P#nobody" for key in table.items)
+
+    assert patched == shipped
+
+
+def _median_query_seconds(client: Client, samples: int) -> float:
+    timings = []
+    for sample in range(samples):
+        started = time.perf_counter()
+        client.query(
+            TableName="payments",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"P#{sample}"}},
+        )
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def test_a_query_on_the_table_key_of_a_large_table_is_ten_times_cheaper_patched() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _payments_table(client, 2_500)
+        unpatched = _median_query_seconds(client, 3)
+        undo = moto_patches.apply()
+        try:
+            patched = _median_query_seconds(client, 7)
+        finally:
+            undo()
+
+    assert unpatched >= 10 * patched, f"moto {unpatched * 1000:.1f} ms, patched {patched * 1000:.1f} ms"
 
 
 def _seed(client: Client, count: int) -> None:
