@@ -4,12 +4,12 @@ and how fast payments go out when the partners are the bottleneck.
     .venv/bin/python -m bench.disbursement faults [--payments 10000] [--kills 5] [--seed 14]
     .venv/bin/python -m bench.disbursement cost [--due 1000] [--not-due 0 10000]
     .venv/bin/python -m bench.disbursement throughput [--payments 10000] [--concurrency C]
-        [--latency-ms 100] [--repeats 3]
+        [--latency-ms 100] [--repeats 3] [--aws-round-trip-ms 0]
 
 `faults` and `cost` run the real app against in-process moto (`bench/exactly_once.py`,
-`bench/payment_cost.py`); `throughput` against a zero-latency stub of DynamoDB and SQS, with the
-fake partners in a process of their own (`bench/payment_throughput.py`). Each prints its figures
-and exits 1 when a target is missed.
+`bench/payment_cost.py`); `throughput` against an in-memory stub of DynamoDB and SQS (no network
+time unless a round trip is given), with the fake partners in a process of their own
+(`bench/payment_throughput.py`). Each prints its figures and exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ def main() -> int:
     )
     throughput.add_argument("--latency-ms", type=int, default=100)
     throughput.add_argument("--repeats", type=int, default=3, help="runs; the median is the figure")
+    throughput.add_argument(
+        "--aws-round-trip-ms", type=float, default=0, help="network time each AWS request costs (0: none)"
+    )
     arguments = parser.parse_args()
     if arguments.command == "faults":
         from bench import exactly_once
@@ -50,7 +53,9 @@ def main() -> int:
         from bench import payment_cost
 
         return payment_cost.main(arguments.due, arguments.not_due)
-    from bench import payment_throughput
+    from bench import memory_aws, payment_throughput
+
+    os.environ[memory_aws.ROUND_TRIP_VARIABLE] = str(arguments.aws_round_trip_ms)
 
     return payment_throughput.main(
         arguments.payments, arguments.concurrency, arguments.latency_ms, arguments.repeats

@@ -16,7 +16,8 @@ queues that the benchmark delivers to the consumers as Lambda's SQS trigger woul
 
 What it does not: condition expressions are not evaluated (every condition holds: the benchmark
 has no writers racing one another), a filter other than a model's discriminator is refused rather
-than ignored, and nothing costs network time. The SDK still builds, signs, sends and parses every
+than ignored, and nothing costs network time unless a round trip is set
+(`--aws-round-trip-ms`). The SDK still builds, signs, sends and parses every
 call, so the app's CPU per request is what it would be against AWS.
 
 Lambda runs each consumer in a sandbox of its own, so the benchmark runs them in processes of their
@@ -28,8 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
+import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -46,6 +49,9 @@ Key = tuple[Any, ...]
 _JSON = {"x-amzn-RequestId": "memory", "Content-Type": "application/x-amz-json-1.0"}
 QUEUE_URL_PREFIX = "https://sqs.memory.invalid/123456789012/"
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+ROUND_TRIP_VARIABLE = "BENCH_AWS_ROUND_TRIP_MS"
 
 
 class Unsupported(NotImplementedError):
@@ -190,6 +196,9 @@ class MemoryAws:
         self.arrived = threading.Condition()
         self.requests: Counter[str] = Counter()
         self._lock = threading.Lock()
+        # A request's time on the network, as AWS would add it (0: none, the CPU alone is measured);
+        # from the environment, so that every process of a run has the same.
+        self.round_trip_seconds = float(os.environ.get(ROUND_TRIP_VARIABLE, "0")) / 1000
         # Set to share this process's writes and messages with other processes (replicas), which
         # then see them as one DynamoDB and one SQS: each write request's own bytes (and what they
         # say, to pick which replicas need it), each message.
@@ -228,6 +237,8 @@ class MemoryAws:
                 answer = self._sqs(operation, payload)
             else:
                 raise Unsupported(text)
+        if self.round_trip_seconds:
+            time.sleep(self.round_trip_seconds)
         return AWSResponse(request.url, 200, _JSON, _Body(json.dumps(answer).encode()))
 
     def apply(self, operation: str, raw: bytes) -> None:

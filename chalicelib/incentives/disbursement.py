@@ -20,7 +20,9 @@ message, a crash or a callback that never comes delays a payment, and never lose
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +45,10 @@ from chalicelib.incentives.stores import accounts, mismatches, payments
 from chalicelib.registration import service as registration
 
 PAGE = 100
+# Claims of a page sent side by side: each is a conditional transaction of its own, so they may
+# race nothing but another run (whose claim then fails its condition). One after another, 10,000
+# claims at a DynamoDB round trip each would take longer than the partners need to pay them.
+CLAIMERS = 10
 ANSWER_TRIES = 5
 IN_FLIGHT = frozenset({PaymentStatus.SENDING, PaymentStatus.SENT})
 # When a payment in flight is looked at again: an accepted transfer whose callback has not come,
@@ -71,7 +77,7 @@ def dispatch(has_time: Callable[[], bool]) -> dict[str, Any]:
                 return {"claimed": claimed, "looked_at": looked, "read": read, "more": True}
             page, start = payments.due(shard, today, start, PAGE)
             read += len(page)
-            queued = [claim for payment in page if (claim := _claim(payment, now)) is not None]
+            queued = _claim_all(page, now)
             _queue(queued)
             claimed += len(queued)
             if start is None:
@@ -89,6 +95,14 @@ def dispatch(has_time: Callable[[], bool]) -> dict[str, Any]:
     count("PaymentsClaimed", claimed)
     count("PaymentsLookedAgain", looked)
     return {"claimed": claimed, "looked_at": looked, "read": read, "more": not has_time()}
+
+
+def _claim_all(page: list[Payment], now: datetime) -> list[Payment]:
+    """The page's payments that this run claimed, claimed concurrently; each claim runs in a copy
+    of this context (the clock and what the observability layer keeps there)."""
+    with ThreadPoolExecutor(CLAIMERS) as pool:
+        claims = [pool.submit(contextvars.copy_context().run, _claim, payment, now) for payment in page]
+        return [claimed for claim in claims if (claimed := claim.result()) is not None]
 
 
 def _claim(payment: Payment, now: datetime) -> Payment | None:
