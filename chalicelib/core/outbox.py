@@ -11,6 +11,7 @@ and topic, or per key and kind: writing it again is a no-op.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -92,6 +93,20 @@ def pending(stream: str, shard: int, limit: int) -> list[DomainEvent]:
         DomainEvent(stream, record.key, record.kind, dict(record.details), record.created_at)
         for record in _EventRecord.gsi1.query(f"STREAM#{stream}#{shard:02d}", limit=limit)
     ]
+
+
+def each_pending(stream: str, has_time: Callable[[], bool], page: int = 100) -> Iterator[DomainEvent]:
+    """The pending events of `stream`, shard by shard, while `has_time()`. Its reader takes each
+    out as it acts on it (`consumed`), so each page read is of events not yet acted on."""
+    for shard in range(SHARDS):
+        while True:
+            events = pending(stream, shard, page)
+            for event in events:
+                if not has_time():
+                    return
+                yield event
+            if len(events) < page:
+                break
 
 
 def consumed(unit: UnitOfWork, event: DomainEvent) -> None:

@@ -137,22 +137,17 @@ def take_training_events(has_time: Callable[[], bool]) -> dict[str, Any]:
     the schedule if the account is verified already); a revocation stops the payments not yet
     sent. Each event leaves the stream once acted on; acting twice changes nothing."""
     taken = scheduled = stopped = 0
-    for shard in range(outbox.SHARDS):
-        while True:
-            events = outbox.pending(EVENTS, shard, PAGE)
-            for event in events:
-                if not has_time():
-                    return {"events": taken, "scheduled": scheduled, "stopped": stopped, "more": True}
-                if event.kind == FIRST_RATING and accounts.mark_ready(event.key, rated_at=event.created_at):
-                    scheduled += owe_incentives(event.key) > 0
-                elif event.kind == REVOKED:
-                    stopped += stop_payments(event.key)
-                unit = UnitOfWork()
-                outbox.consumed(unit, event)
-                unit.commit()
-                taken += 1
-            if len(events) < PAGE:
-                break
+    for event in outbox.each_pending(EVENTS, has_time, PAGE):
+        if event.kind == FIRST_RATING and accounts.mark_ready(event.key, rated_at=event.created_at):
+            scheduled += owe_incentives(event.key) > 0
+        elif event.kind == REVOKED:
+            stopped += stop_payments(event.key)
+        unit = UnitOfWork()
+        outbox.consumed(unit, event)
+        unit.commit()
+        taken += 1
+    if not has_time():
+        return {"events": taken, "scheduled": scheduled, "stopped": stopped, "more": True}
     count("TrainingEventsTaken", taken)
     return {"events": taken, "scheduled": scheduled, "stopped": stopped}
 

@@ -25,21 +25,16 @@ PAGE = 100
 def take_training_events(has_time: Callable[[], bool]) -> dict[str, int | bool]:
     """Read training's survey stream shard by shard, acting on each event once."""
     scheduled = ended = taken = 0
-    for shard in range(outbox.SHARDS):
-        while True:
-            events = outbox.pending(SURVEY_EVENTS, shard, PAGE)
-            for event in events:
-                if not has_time():
-                    return {"events": taken, "scheduled": scheduled, "ended": ended, "more": True}
-                if event.kind == FIRST_COMPLETION:
-                    scheduled += _schedule(event)
-                elif event.kind == REVOKED:
-                    ended += _end(event)
-                else:
-                    _consume(event)
-                taken += 1
-            if len(events) < PAGE:
-                break
+    for event in outbox.each_pending(SURVEY_EVENTS, has_time, PAGE):
+        if event.kind == FIRST_COMPLETION:
+            scheduled += _schedule(event)
+        elif event.kind == REVOKED:
+            ended += _end(event)
+        else:
+            _consume(event)
+        taken += 1
+    if not has_time():
+        return {"events": taken, "scheduled": scheduled, "ended": ended, "more": True}
     count("SurveyEventsTaken", taken)
     return {"events": taken, "scheduled": scheduled, "ended": ended}
 
