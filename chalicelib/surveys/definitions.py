@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.core.settings import programme
+from chalicelib.core.validation import plain
 from chalicelib.surveys.errors import InvalidAnswers
 
 
@@ -63,7 +64,8 @@ def definition(version: int) -> Definition:
 
 def checked(version: int, answers: dict[str, object]) -> dict[str, object]:
     """The answers as kept, or `InvalidAnswers` naming every question answered wrongly: unknown
-    questions, required ones missing, a value of the wrong type or outside the choices, text too long."""
+    questions, required ones missing, a value of the wrong type or outside the choices, text too
+    long or with invisible characters in it (it is shown to programme staff)."""
     questions = {question.id: question for question in definition(version).questions}
     problems = {f"answers.{name}": "pertanyaan tidak dikenal" for name in answers if name not in questions}
     kept: dict[str, object] = {}
@@ -90,6 +92,11 @@ def _problem(question: Question, given: object) -> str | None:
         return "jawab dengan teks"
     if question.type == "choice" and given not in question.choices:
         return "salah satu dari " + ", ".join(question.choices)
-    if question.type == "text" and len(given) > question.max_length:
-        return f"paling banyak {question.max_length} karakter"
+    if question.type == "text":
+        if len(given) > question.max_length:
+            return f"paling banyak {question.max_length} karakter"
+        try:
+            plain(given)
+        except ValueError as invisible:
+            return str(invisible)
     return None

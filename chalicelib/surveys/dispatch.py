@@ -29,25 +29,22 @@ INVITATION = "SURVEY_INVITATION"
 def run(has_time: Callable[[], bool]) -> dict[str, object]:
     summary: dict[str, object] = {"events": schedule.take_training_events(has_time)}
     today = registration.programme_today()
-    expired = sent = read = 0
+    moved: dict[str, int] = {"expired": 0, "sent": 0}
+    read = 0
     for shard in range(surveys.SHARDS):
-        for page_of, act in ((surveys.expired, _expire), (surveys.due, _send)):
+        for name, page_of, act in (("expired", surveys.expired, _expire), ("sent", surveys.due, _send)):
             start: str | None = None
             while True:
                 if not has_time():
-                    return summary | {"expired": expired, "sent": sent, "read": read, "more": True}
+                    return summary | moved | {"read": read, "more": True}
                 page, start = page_of(shard, today, start, PAGE)
                 read += len(page)
-                moved = sum(act(found) for found in page)
-                if act is _expire:
-                    expired += moved
-                else:
-                    sent += moved
+                moved[name] += sum(act(found) for found in page)
                 if start is None:
                     break
-    count("SurveysSent", sent)
-    count("SurveysExpired", expired)
-    return summary | {"expired": expired, "sent": sent, "read": read}
+    count("SurveysSent", moved["sent"])
+    count("SurveysExpired", moved["expired"])
+    return summary | moved | {"read": read}
 
 
 def _send(found: Survey) -> bool:

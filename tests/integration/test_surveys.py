@@ -206,8 +206,9 @@ def test_outcome_figures_are_counted_as_answers_arrive(
         ({**GOOD, "employment_status": "RETIRED"}, "answers.employment_status"),
         ({**GOOD, "comment": "x" * 1001}, "answers.comment"),
         ({**GOOD, "salary": "10M"}, "answers.salary"),
+        ({**GOOD, "comment": "baik\u202esekali"}, "answers.comment"),
     ],
-    ids=["missing", "absent", "wrong-type", "not-a-choice", "oversized-text", "unknown-question"],
+    ids=["missing", "absent", "wrong-type", "not-a-choice", "oversized-text", "unknown-question", "bidi"],
 )
 def test_answers_that_do_not_fit_the_questionnaire_are_422_naming_the_question(
     client: Client, auth: TokenFactory, trained: list[str], answers: dict[str, Any], field: str
