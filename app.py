@@ -13,6 +13,7 @@ from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
 from chalicelib.registration.signup import bp as signup
 from chalicelib.reports.routes import bp as reports
+from chalicelib.surveys.notify.jobs import bp as notify_jobs
 from chalicelib.training.jobs import bp as training_jobs
 from chalicelib.training.routes import bp as training
 from chalicelib.training.routes import purchases_section
@@ -31,5 +32,6 @@ app.register_blueprint(training_jobs)
 app.register_blueprint(incentives)
 app.register_blueprint(incentives_jobs)
 app.register_blueprint(reports)
+app.register_blueprint(notify_jobs)
 registration_service.add_record_section(purchases_section)
 registration_service.add_record_section(payments_section)
