@@ -266,3 +266,40 @@ def test_no_personal_data_reaches_the_logs(
     assert "notification refused" in logs
     for value in (contact.full_name, contact.phone, contact.email or "-", contact.phone.removeprefix("+")):
         assert value not in logs
+
+
+def test_a_payment_paid_or_needing_action_tells_the_participant_once(
+    client: Client, auth: TokenFactory, accounts: list[str], fake: Any, callbacks: Any
+) -> None:
+    from chalicelib.incentives.model import PaymentAccount
+    from chalicelib.incentives.stores import accounts as payment_accounts
+    from tests.integration.test_incentives import CLOSED_OVO, ready, settled
+    from tests.integration.test_training import publish
+
+    assert publish(client, auth, "C1").status_code == 201
+    paid = ready(client, auth, accounts[0])
+    clock.set_now(datetime.fromisoformat("2021-06-17T09:00:00+07:00"))
+    run_job(client, "disbursement")
+    settled(fake, callbacks, client)
+    run_job(client, "disbursement")
+    notify(client)
+    # The next month's payment goes to an account that closed meanwhile: the participant must act.
+    account = payment_accounts.account(paid)
+    assert account is not None
+    payment_accounts.save_account(PaymentAccount(**{**account.__dict__, "account_number": CLOSED_OVO}))
+    clock.set_now(datetime.fromisoformat("2021-07-17T09:00:00+07:00"))
+    run_job(client, "disbursement")
+    run_job(client, "disbursement")
+    notify(client)
+
+    told = [
+        (m["template"], m["channel"]) for m in messages.sent_to(paid) if m["template"].startswith("PAYMENT")
+    ]
+    assert sorted(told) == [
+        ("PAYMENT_NEEDS_ACTION", "EMAIL"),
+        ("PAYMENT_NEEDS_ACTION", "SMS"),
+        ("PAYMENT_SENT", "EMAIL"),
+        ("PAYMENT_SENT", "SMS"),
+    ]
+    texts = [m["text"] for m in messages.sent_to(paid) if m["template"].startswith("PAYMENT")]
+    assert all("Rp600.000" in text for text in texts)
