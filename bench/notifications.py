@@ -196,7 +196,11 @@ def notifications(count: int) -> bool:
         ids = people(count, "notify", None)
         file_notifications(ids)
         clock.set_now(NOW)
+        read.clear()
+        botocore.client.BaseClient._make_api_call = _counting
         elapsed, runs = send_with_kills(2 * count, random.Random(15))
+        botocore.client.BaseClient._make_api_call = _original
+        requests = {operation: n for operation, n in read.items() if not operation.startswith("prakerja-")}
         taken = given()
         dead = [found for shard in range(outbox.SHARDS) for found in outbox.dead_letters(shard, 1000)]
         clock.set_now(None)
@@ -210,6 +214,11 @@ def notifications(count: int) -> bool:
     print(
         f"duplicates {duplicates} (must be 0); dead letters {len(dead)} "
         f"({', '.join(sorted(f'{found.state}/{found.reason}' for found in dead))})"
+    )
+    outbox_read, people_read = read["prakerja-local-outbox"], read["prakerja-local-participants"]
+    print(
+        f"requests {requests}: {sum(requests.values()) / count:.2f} a notification; "
+        f"outbox items read {outbox_read:,}, participants {people_read:,}"
     )
     return duplicates == 0 and len(taken) + 1 >= 2 * count and len(dead) == 2
 

@@ -303,3 +303,39 @@ def test_a_payment_paid_or_needing_action_tells_the_participant_once(
     ]
     texts = [m["text"] for m in messages.sent_to(paid) if m["template"].startswith("PAYMENT")]
     assert all("Rp600.000" in text for text in texts)
+
+
+def test_every_partners_consumer_tells_a_participant_whose_account_closed(
+    client: Client, fake: Any, callbacks: Any
+) -> None:
+    """Each partner's consumer settles what its partner answers, so each one writes the notification
+    (a closed account: NEEDS_ACTION at the first refusal), and each reaches its participant."""
+    from datetime import date
+
+    from chalicelib.incentives.model import Kind, Payment, PaymentAccount
+    from chalicelib.incentives.stores import accounts as payment_accounts
+    from chalicelib.incentives.stores import payments
+    from tests.integration.test_incentives import seeded_payees
+
+    closed = {"BNI": "0123450000", "OVO": "081234560000", "GOPAY": "081334560000", "LINKAJA": "082134560000"}
+    clock.set_now(datetime.fromisoformat("2021-08-01T09:00:00+07:00"))
+    payees = seeded_payees(4, seed=3)
+    for person, (partner_id, number) in zip(payees, closed.items(), strict=True):
+        payment_accounts.save_account(
+            PaymentAccount(person.participant_id, partner_id, number, "Penerima", True, None, clock.now())
+        )
+        unit = UnitOfWork()
+        payments.add_owed(
+            unit,
+            Payment(f"{person.participant_id}-INCENTIVE-1", person.participant_id, Kind.INCENTIVE, 1, 600_000,
+                    date(2021, 8, 1), person.province_code, partner_id=partner_id),
+        )  # fmt: skip
+        unit.commit()
+
+    run_job(client, "disbursement")
+    notify(client)
+
+    for person in payees:
+        told = sorted((m["template"], m["channel"]) for m in messages.sent_to(person.participant_id))
+        assert told == [("PAYMENT_NEEDS_ACTION", "EMAIL"), ("PAYMENT_NEEDS_ACTION", "SMS")]
+    clock.set_now(None)
