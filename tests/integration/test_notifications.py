@@ -339,3 +339,33 @@ def test_every_partners_consumer_tells_a_participant_whose_account_closed(
         told = sorted((m["template"], m["channel"]) for m in messages.sent_to(person.participant_id))
         assert told == [("PAYMENT_NEEDS_ACTION", "EMAIL"), ("PAYMENT_NEEDS_ACTION", "SMS")]
     clock.set_now(None)
+
+
+def test_a_payment_reconciliation_finds_paid_is_told_to_the_participant(
+    client: Client, auth: TokenFactory, accounts: list[str], fake: Any, callbacks: Any
+) -> None:
+    """A partner's callback that never came: the settlement file is where the programme learns the
+    payment was made, and reconciliation tells the participant in the unit that moves it to PAID."""
+    from chalicelib.incentives.model import PaymentStatus
+    from chalicelib.incentives.stores import payments
+    from tests.integration.test_incentives import first_payment, ready, to_bucket
+    from tests.integration.test_training import publish
+
+    assert publish(client, auth, "C1").status_code == 201
+    participant_id = ready(client, auth, accounts[0])
+    clock.set_now(datetime.fromisoformat("2021-06-17T09:00:00+07:00"))
+    run_job(client, "disbursement")  # the partner accepts; its callback is never delivered
+    assert first_payment(participant_id).status is PaymentStatus.SENT
+    to_bucket(fake)
+    clock.set_now(datetime.fromisoformat("2021-06-18T02:00:00+07:00"))
+    run_job(client, "reconciliation")
+    assert first_payment(participant_id).status is PaymentStatus.RECONCILED
+    notify(client)
+
+    told = sorted(
+        (m["template"], m["channel"])
+        for m in messages.sent_to(participant_id)
+        if m["template"].startswith("PAY")
+    )
+    assert told == [("PAYMENT_SENT", "EMAIL"), ("PAYMENT_SENT", "SMS")]
+    assert len(payments.payments_of(participant_id)) == 4
