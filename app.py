@@ -14,6 +14,7 @@ from chalicelib.registration.routes import bp as registration
 from chalicelib.registration.signup import bp as signup
 from chalicelib.reports.routes import bp as reports
 from chalicelib.surveys.jobs import bp as surveys_jobs
+from chalicelib.surveys.notify.jobs import bp as notify_jobs
 from chalicelib.surveys.routes import bp as surveys
 from chalicelib.surveys.views import surveys_section
 from chalicelib.training.jobs import bp as training_jobs
@@ -36,6 +37,7 @@ app.register_blueprint(incentives_jobs)
 app.register_blueprint(surveys)
 app.register_blueprint(surveys_jobs)
 app.register_blueprint(reports)
+app.register_blueprint(notify_jobs)
 registration_service.add_record_section(purchases_section)
 registration_service.add_record_section(payments_section)
 registration_service.add_record_section(surveys_section)

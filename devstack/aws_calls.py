@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,9 @@ ACCOUNT_ID = "123456789012"
 API_FUNCTION = "api_handler"
 APP_NAME = "prakerja"
 APP_PACKAGE = "chalicelib"
+# The SES identity the local stage sends its mail from (the domain of its MAIL_SENDER), verified in
+# the local endpoint by the stack and the tests, as an operator verifies the real one (README).
+MAIL_IDENTITY = "prakerja.local"
 # Caches of clients and connections outlive a "cold start" here: making one calls nothing in AWS
 # (nothing to attribute) and costs tens of milliseconds, which every test would pay again.
 CLIENT_CACHES = frozenset({"_client", "connection", "_guarded", "_jwks_client"})
@@ -209,6 +213,17 @@ def _named(service: str, operation: str, params: dict[str, Any], region: str) ->
         # A secret's ARN ends in six random characters after its name; a policy names it `<name>-??????`.
         secret = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{params['SecretId']}-AbCdEf"
         return [(f"secretsmanager:{operation}", secret)]
+    if service == "ses" and operation == "SendEmail" and "FromEmailAddress" in params:
+        # SES authorises a send on the identity of the From address's domain, and on the
+        # configuration set it names.
+        domain = parseaddr(str(params["FromEmailAddress"]))[1].rpartition("@")[2]
+        found = [("ses:SendEmail", f"arn:aws:ses:{region}:{ACCOUNT_ID}:identity/{domain}")]
+        if params.get("ConfigurationSetName"):
+            configuration_set = params["ConfigurationSetName"]
+            found.append(
+                ("ses:SendEmail", f"arn:aws:ses:{region}:{ACCOUNT_ID}:configuration-set/{configuration_set}")
+            )
+        return found
     if service == "cognito-idp" and "UserPoolId" in params:
         pool = f"arn:aws:cognito-idp:{region}:{ACCOUNT_ID}:userpool/{params['UserPoolId']}"
         return [(f"cognito-idp:{operation}", pool)]

@@ -1,5 +1,5 @@
 """The local stage's own routes (CONTRACT.md, "Running locally" and "Local fakes"): tokens, the clock,
-jobs on demand, the fake payment partners' faults and ledgers.
+jobs on demand, the fake payment partners' faults and ledgers, the messages sent to a participant.
 
 Registered on the app by the local stack only, so no deployed stage can have them. Built from the
 app object at registration time rather than by importing `app`, which keeps `app.py` free of any
@@ -51,6 +51,12 @@ def dev_blueprint(app: Chalice, runtime: Runtime) -> Blueprint:
         raw = bp.current_request.raw_body
         return _answer(lambda: set_partner_faults(runtime.partners, partner_id, _json_object(raw)))
 
+    @bp.route("/dev/messages", methods=["GET"])
+    def devstack_messages() -> Response:
+        query = bp.current_request.query_params
+        participant_id = query.get("participant_id") if query else None
+        return _answer(lambda: list_messages(participant_id))
+
     @bp.route("/dev/partners/{partner_id}/ledger", methods=["GET"])
     def devstack_partner_ledger(partner_id: str) -> Response:
         return _answer(lambda: _partner(runtime.partners, partner_id).ledger(partner_id))
@@ -94,6 +100,16 @@ def run_job(job: str, declarations: Declarations, runtime: Runtime) -> dict[str,
     except Exception as error:
         log.exception("job %s failed", job)
         raise Refused(500, "JOB_FAILED", f"Job {job} gagal: {type(error).__name__}: {error}") from error
+
+
+def list_messages(participant_id: str | None) -> dict[str, Any]:
+    if not participant_id:
+        raise Refused(
+            422, "VALIDATION_FAILED", "participant_id wajib diisi.", {"participant_id": "Wajib diisi."}
+        )
+    from chalicelib.surveys.notify import messages
+
+    return {"messages": messages.sent_to(participant_id)}
 
 
 def set_partner_faults(

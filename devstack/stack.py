@@ -286,6 +286,8 @@ def _deploy(options: StackOptions) -> dict[str, str]:
         aws_client("s3", options.aws_endpoint_url),
         aws_client("sqs", options.aws_endpoint_url),
     )
+    # The sender of the programme's mail, verified as an operator verifies the real one (README).
+    aws_client("sesv2", options.aws_endpoint_url).create_email_identity(EmailIdentity=aws_calls.MAIL_IDENTITY)
     log.info("deployed %d resources from infra/resources.json; outputs %s", len(physical), sorted(outputs))
     return outputs
 

@@ -85,6 +85,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.setenv(
                 f"{name.removeprefix('prakerja-local-').replace('-', '_').upper()}_QUEUE_URL", url
             )
+        # The sender of the programme's mail, as an operator verifies the real one (README).
+        setup_client("sesv2").create_email_identity(EmailIdentity=aws_calls.MAIL_IDENTITY)
         ssm = setup_client("ssm")
         ssm.put_parameter(Name=HASH_KEY_PARAMETER, Value=os.environ["HASH_KEY"], Type="SecureString")
         ssm.put_parameter(Name=REGISTRY_KEY_PARAMETER, Value="test-registry-key", Type="SecureString")

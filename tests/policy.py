@@ -61,7 +61,8 @@ class Resolver:
 
     def __init__(self, template: Template, stage: str) -> None:
         self._resources: dict[str, Any] = template["Resources"]
-        self._values = {**PSEUDO, "Stage": stage}
+        # The SES identity an operator verifies (README, "Deploying to AWS") is the local one here.
+        self._values = {**PSEUDO, "Stage": stage, "SenderIdentity": aws_calls.MAIL_IDENTITY}
 
     def value(self, value: Any) -> str:
         if isinstance(value, str):

@@ -63,6 +63,20 @@ class Settings(BaseModel):
     # then learnt by asking the partner and from its settlement files).
     partner_callback_base_url: str = ""
 
+    # Notifications (docs/NOTIFICATIONS.md). The From of the programme's mail, an address of the
+    # SES identity (the template's SenderAddress); its configuration set, where SES reports what
+    # happened to each message. Rates are what the account's SES sending quota and SNS SMS
+    # throughput allow, per second; the sender paces each channel under its own.
+    mail_sender: str = ""
+    mail_configuration_set: str | None = None
+    email_per_second: float = Field(default=14.0, gt=0)
+    sms_per_second: float = Field(default=20.0, gt=0)
+    # Rounds a channel is tried in before its notification is dead-lettered.
+    notify_attempts: int = Field(default=5, ge=1)
+    # A claim this old without an answer belonged to a sender that died mid-send (a Lambda runs at
+    # most 15 minutes): it may have gone out, so it is dead-lettered as uncertain, never resent.
+    notify_claim_minutes: int = Field(default=15, gt=0)
+
     @property
     def prefix(self) -> str:
         return self.resource_prefix or f"prakerja-{self.stage}"
@@ -95,6 +109,7 @@ class Settings(BaseModel):
             "PARTNERS_URL": self.partners_url,
             "PARTNER_SECRETS_ID": self.partner_secrets_id or self.partner_secrets,
             "PARTNER_CALLBACK_BASE_URL": self.partner_callback_base_url,
+            "MAIL_SENDER": self.mail_sender,
         }
         if serves_api:
             needed |= {
@@ -137,6 +152,13 @@ _ENVIRONMENT = {
     "partner_breaker_failures": "PARTNER_BREAKER_FAILURES",
     "partner_breaker_reset_seconds": "PARTNER_BREAKER_RESET_SECONDS",
     "partner_callback_base_url": "PARTNER_CALLBACK_BASE_URL",
+    # Notifications
+    "mail_sender": "MAIL_SENDER",
+    "mail_configuration_set": "MAIL_CONFIGURATION_SET",
+    "email_per_second": "NOTIFY_EMAIL_PER_SECOND",
+    "sms_per_second": "NOTIFY_SMS_PER_SECOND",
+    "notify_attempts": "NOTIFY_ATTEMPTS",
+    "notify_claim_minutes": "NOTIFY_CLAIM_MINUTES",
 }
 
 
@@ -164,6 +186,9 @@ class Programme(BaseModel):
     incentive_first_due_days: int = Field(default=7, ge=0)
     # Definite failures of a payment before it needs the participant or an admin to act.
     payment_attempts: int = Field(default=3, ge=1)
+    # Days before the purchase deadline on which a selected participant who has bought nothing yet
+    # is reminded to use the balance.
+    reminder_days: tuple[int, ...] = (14, 7, 2)
     survey_count: int = Field(ge=0)
     survey_reward: int = Field(ge=0)
     # Survey rounds fall due these many days after the first completed course, and may be answered

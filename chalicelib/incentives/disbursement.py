@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.core import clock, queues
+from chalicelib.core import clock, outbox, queues
 from chalicelib.core.errors import ConcurrentUpdate
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import programme, settings
@@ -344,6 +344,7 @@ def _settle(
         details: dict[str, object] = {"attempt": attempt.attempt_id if attempt else None, "reason": to.reason}
         payments.add_history(unit, payment, to.status, now, actor, details)
         _count(unit, payment, to)
+        _tell(unit, payment, to, now)
     if attempt is not None and step.attempt is not attempt.state:
         payments.move_attempt(unit, attempt, step.attempt, transfer_id=transfer_id, reason=to.reason)
     try:
@@ -354,6 +355,20 @@ def _settle(
         count("PaymentsPaid")
         count("AmountPaid", to.amount)
     return True
+
+
+# What the participant is told when their payment reaches these states, once per payment and state.
+_TOLD = {PaymentStatus.PAID: "PAYMENT_SENT", PaymentStatus.NEEDS_ACTION: "PAYMENT_NEEDS_ACTION"}
+
+
+def _tell(unit: UnitOfWork, payment: Payment, to: Payment, now: datetime) -> None:
+    """The participant's notification, in the unit that moves the payment: told if and only if it
+    moved (a move refused as stale tells nothing; the one that wins tells once)."""
+    kind = _TOLD.get(to.status)
+    if kind is None or to.status is payment.status:
+        return
+    details = {"amount": str(to.amount), "payment_kind": to.kind.value, "payment_id": to.payment_id}
+    outbox.add(unit, to.participant_id, kind, f"PAYMENT#{to.payment_id}#{to.status.value}", details, now)
 
 
 _STEPS = {

@@ -102,6 +102,18 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """What a later stage needs to tell a participant something, and nothing more (no NIK, no
+    birth date): the name to address them by, where to reach them, and where they stand."""
+
+    participant_id: str
+    full_name: str
+    email: str | None
+    phone: str
+    status: Status
+
+
+@dataclass(frozen=True)
 class OfficeRow:
     """The account an office file's row registers under: the import and the row's number.
 

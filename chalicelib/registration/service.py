@@ -29,7 +29,7 @@ from chalicelib.registration.errors import (
     WaveNotFound,
     WaveStillOpen,
 )
-from chalicelib.registration.model import Event, Participant
+from chalicelib.registration.model import Contact, Event, Participant
 from chalicelib.registration.registrations import (
     check_identity,
     own_record,
@@ -40,7 +40,7 @@ from chalicelib.registration.registrations import (
     register,
     register_many,
 )
-from chalicelib.registration.stores import balance, ledger, lists
+from chalicelib.registration.stores import balance, ledger, lists, participants
 from chalicelib.registration.waves import (
     applications_open,
     continue_selection,
@@ -154,3 +154,13 @@ def due_participants(
 ) -> tuple[list[Participant], str | None]:
     """One page of the participants due on `day` (`DEADLINE` to buy, `EXPIRY` of the balance)."""
     return balance.due_participants(kind, day, shard, start_key, limit)
+
+
+def contacts(participant_ids: list[str]) -> dict[str, Contact]:
+    """How to reach each participant (batched reads), for the stage that tells people things: their
+    personal data leaves registration only here, and only as much as a message needs."""
+    found = participants.participants(sorted(set(participant_ids)))
+    return {
+        participant_id: Contact(participant_id, person.full_name, person.email, person.phone, person.status)
+        for participant_id, person in found.items()
+    }

@@ -122,6 +122,19 @@ def test_a_due_survey_is_sent_once_with_its_invitation_and_nothing_else_is_read(
     assert (run_job(client, "surveys")["sent"], run_job(client, "surveys")["read"]) == (0, 0)
 
 
+def test_the_invitation_reaches_the_participant_with_its_deadline(
+    client: Client, auth: TokenFactory, trained: list[str]
+) -> None:
+    from chalicelib.surveys.notify import messages
+
+    sent(client, auth, trained)
+    run_job(client, "notifications")
+    participant_id = me(client, auth, trained[0])["participant_id"]
+    invitations = [m for m in messages.sent_to(participant_id) if m["template"] == "SURVEY_INVITATION"]
+    assert sorted(m["channel"] for m in invitations) == ["EMAIL", "SMS"]
+    assert all("24 Juli 2021" in m["text"] for m in invitations)
+
+
 def test_a_dispatch_killed_midway_sends_each_survey_exactly_once(
     client: Client, auth: TokenFactory, trained: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,7 @@ COMPLETE = {
     "partners_url": "https://partners.example",
     "partner_secrets_id": "prakerja/prod/partner-secrets",
     "partner_callback_base_url": "https://api.example",
+    "mail_sender": "Prakerja <no-reply@example.go.id>",
 }
 
 
@@ -23,6 +24,11 @@ def test_a_deployed_function_without_the_registry_is_told_so() -> None:
 def test_a_deployed_function_without_the_partners_is_told_so() -> None:
     incomplete = {**COMPLETE, "partners_url": "", "partner_callback_base_url": "", "stage": "prod"}
     assert Settings.model_validate(incomplete).missing() == ["PARTNERS_URL", "PARTNER_CALLBACK_BASE_URL"]
+
+
+def test_a_deployed_function_without_a_mail_sender_is_told_so() -> None:
+    incomplete = {**COMPLETE, "mail_sender": "", "stage": "prod"}
+    assert Settings.model_validate(incomplete).missing() == ["MAIL_SENDER"]
 
 
 def test_only_the_api_needs_the_user_pool() -> None:
