@@ -48,6 +48,7 @@ from chalicelib.registration.waves import (
     list_waves,
     request_selection,
     start_requested_selections,
+    wave,
 )
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "request_selection",
     "start_requested_selections",
     "tag_cohort",
+    "wave",
 ]
 
 FIGURES = figures.FIGURES

@@ -42,3 +42,16 @@ def one_province(code: str) -> Response:
     if not is_province(code):
         raise NotFound("Provinsi tidak dikenal.", code="PROVINCE_NOT_FOUND")
     return respond(_figures(code))
+
+
+@route(bp, "/v1/stats/provinces/{code}/waves/{wave_id}", methods=["GET"], cors=True)
+def one_wave_of_a_province(code: str, wave_id: str) -> Response:
+    """One wave's figures within a province (what its revocations returned, the outcomes of its
+    participants' surveys): one query of the wave's counters."""
+    if not is_province(code):
+        raise NotFound("Provinsi tidak dikenal.", code="PROVINCE_NOT_FOUND")
+    registration.wave(wave_id)
+    totals, groups = counters.totals(counters.wave_scope(wave_id, code), FIGURES)
+    return respond(
+        {"province_code": code, "wave_id": wave_id, **totals, "survey_outcomes": surveys.outcomes(groups)}
+    )

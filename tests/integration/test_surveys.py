@@ -208,6 +208,11 @@ def test_outcome_figures_are_counted_as_answers_arrive(
     )
     assert (first["employed_share"], first["training_helped_share"]) == (0.5, 0.5)
     assert "2" not in outcomes["rounds"]
+    wave = client.http.get("/v1/stats/provinces/31/waves/W1").json_body["survey_outcomes"]["rounds"]["1"]
+    assert (wave["answered"], wave["employed"]) == (2, 1)
+    assert client.http.get("/v1/stats/provinces/32/waves/W1").json_body["survey_outcomes"]["rounds"] == {}
+    for unknown in ("/v1/stats/provinces/31/waves/W9", "/v1/stats/provinces/99/waves/W1"):
+        assert client.http.get(unknown).status_code == 404
 
 
 @pytest.mark.parametrize(
