@@ -47,6 +47,12 @@ def add(
 ) -> None:
     """A record for the participant under `topic` (its key: the same topic is told once), pending
     in one of `SHARDS` index partitions so that no partition takes every record of a selection."""
+    unit.put(_pending(participant_id, kind, topic, details, at))
+
+
+def _pending(
+    participant_id: str, kind: str, topic: str, details: dict[str, str], at: datetime
+) -> _OutboxRecord:
     record = _OutboxRecord(
         f"NOTIFY#{participant_id}",
         topic,
@@ -59,23 +65,14 @@ def add(
     # In UTC, so that the index orders records by time whatever offset the writer's clock had and
     # the sender can read only what is due (`pending_notifications`).
     record.gsi1sk = f"{at.astimezone(UTC).isoformat()}#{participant_id}"
-    unit.put(record)
+    return record
 
 
 def add_once(participant_id: str, kind: str, topic: str, details: dict[str, str], at: datetime) -> bool:
     """`add` on its own, written only if the topic was never told to the participant: a job that
     files notifications again after a crash (the reminders) cannot make one pending again after it
     was sent. False if it was there already."""
-    record = _OutboxRecord(
-        f"NOTIFY#{participant_id}",
-        topic,
-        participant_id=participant_id,
-        kind=kind,
-        details=details,
-        created_at=at,
-    )
-    record.gsi1pk = _pending_shard(participant_id)
-    record.gsi1sk = f"{at.astimezone(UTC).isoformat()}#{participant_id}"
+    record = _pending(participant_id, kind, topic, details, at)
     try:
         record.save(condition=_OutboxRecord.pk.does_not_exist())
     except PutError as error:
