@@ -27,12 +27,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.core import clock, outbox, queues
+from chalicelib.core import clock, queues
 from chalicelib.core.errors import ConcurrentUpdate
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import programme, settings
 from chalicelib.core.storage import Refused, UnitOfWork
-from chalicelib.incentives import figures, partners, transitions
+from chalicelib.incentives import partners, settling, transitions
 from chalicelib.incentives.model import (
     FINAL_ATTEMPTS,
     Attempt,
@@ -41,7 +41,8 @@ from chalicelib.incentives.model import (
     PaymentStatus,
     attempt_id,
 )
-from chalicelib.incentives.stores import accounts, mismatches, payments
+from chalicelib.incentives.settling import AWAIT_CALLBACK
+from chalicelib.incentives.stores import accounts, payments
 from chalicelib.registration import service as registration
 
 PAGE = 100
@@ -51,10 +52,8 @@ PAGE = 100
 CLAIMERS = 10
 ANSWER_TRIES = 5
 IN_FLIGHT = frozenset({PaymentStatus.SENDING, PaymentStatus.SENT})
-# When a payment in flight is looked at again: an accepted transfer whose callback has not come,
-# or one just claimed whose message may be lost, after this long; an attempt whose outcome is
-# unknown (a timeout) or that could not be sent (the partner unreachable) much sooner.
-AWAIT_CALLBACK = timedelta(minutes=30)
+# An attempt whose outcome is unknown (a timeout) or that could not be sent (the partner
+# unreachable) is looked at again soon; others after `settling.AWAIT_CALLBACK`.
 RETRY_SOON = timedelta(minutes=2)
 
 
@@ -108,7 +107,7 @@ def _claim_all(page: list[Payment], now: datetime) -> list[Payment]:
 def _claim(payment: Payment, now: datetime) -> Payment | None:
     """Take a due payment for a new attempt: both written, or neither (another run took it)."""
     if payment.partner_id is None:
-        _settle(payment, None, transitions.no_account(payment), now)
+        settling.settle(payment, None, transitions.no_account(payment), now)
         return None
     claimed = transitions.claimed(payment, payment.partner_id)
     attempt = Attempt(
@@ -172,7 +171,7 @@ def _exchange(payment: Payment, attempt: Attempt, first: bool) -> str:
     try:
         known = None if first else client.transfer(attempt.attempt_id)
         if known is None and attempt.state is AttemptState.ACCEPTED:
-            _exception(payment, attempt, "ACCEPTED_THEN_NOT_FOUND", {})
+            settling.mismatch(payment, attempt, "ACCEPTED_THEN_NOT_FOUND", {})
             return "EXCEPTION"
         if known is None:
             known = _send_or_ask(client, payment, attempt)
@@ -222,7 +221,7 @@ def _submitting(payment: Payment, attempt: Attempt) -> tuple[Payment, Attempt] |
     now = clock.now()
     account = accounts.account(payment.participant_id, consistent=True)
     if account is None or account.partner_id != attempt.partner_id:
-        _settle(
+        settling.settle(
             payment,
             attempt,
             transitions.account_changed(payment, account.partner_id if account else None),
@@ -238,7 +237,7 @@ def _submitting(payment: Payment, attempt: Attempt) -> tuple[Payment, Attempt] |
         unit.commit()
     except Refused as refused:
         if registration.PARTICIPANT_MOVED in refused.labels:
-            _settle(payment, attempt, transitions.revoked(payment), now)
+            settling.settle(payment, attempt, transitions.revoked(payment), now)
         return None
     return payment, replace(
         attempt,
@@ -277,8 +276,8 @@ def _refused(payment: Payment, attempt: Attempt, refused: partners.PartnerRefuse
         return AttemptState.UNKNOWN.value
     if refused.code in transitions.ACCOUNT_REASONS:
         return record_answer(payment, attempt, "FAILED", refused.code, None, None)
-    _exception(payment, attempt, f"REFUSED_{refused.code}", {"status": refused.status})
-    _settle(payment, attempt, transitions.held(payment, f"REFUSED_{refused.code}"), clock.now())
+    settling.mismatch(payment, attempt, f"REFUSED_{refused.code}", {"status": refused.status})
+    settling.settle(payment, attempt, transitions.held(payment, f"REFUSED_{refused.code}"), clock.now())
     return PaymentStatus.NEEDS_ACTION.value
 
 
@@ -299,7 +298,7 @@ def record_answer(
     the payment meanwhile (a callback racing the consumer) makes it read again and re-apply, so no
     answer is lost to a race."""
     if amount is not None and amount != attempt.amount:
-        _exception(payment, attempt, "AMOUNT_DIFFERS", {"answered": amount})
+        settling.mismatch(payment, attempt, "AMOUNT_DIFFERS", {"answered": amount})
         return "EXCEPTION"
     for _ in range(ANSWER_TRIES):
         now = clock.now()
@@ -313,9 +312,9 @@ def record_answer(
             programme().payment_attempts,
         )
         if step.exception:
-            _exception(payment, attempt, step.exception, {"answered": status})
+            settling.mismatch(payment, attempt, step.exception, {"answered": status})
             return "EXCEPTION"
-        if not step.moves(payment, attempt) or _settle(
+        if not step.moves(payment, attempt) or settling.settle(
             payment, attempt, step, now, transfer_id=transfer_id, actor=actor
         ):
             return step.payment.status.value
@@ -324,80 +323,3 @@ def record_answer(
             return "SKIPPED"
         payment, attempt = found, attempts[attempt.attempt_id]
     raise ConcurrentUpdate()
-
-
-def _settle(
-    payment: Payment,
-    attempt: Attempt | None,
-    step: transitions.Step,
-    now: datetime,
-    *,
-    transfer_id: str | None = None,
-    actor: str = "disbursement",
-) -> bool:
-    """Write where a payment and its attempt go, with their history and figures, as one unit; False
-    if either moved meanwhile."""
-    to = step.payment
-    unit = UnitOfWork()
-    if to != payment:
-        payments.move(unit, payment, to, look_at=now + AWAIT_CALLBACK)
-        details: dict[str, object] = {"attempt": attempt.attempt_id if attempt else None, "reason": to.reason}
-        payments.add_history(unit, payment, to.status, now, actor, details)
-        _count(unit, payment, to)
-        _tell(unit, payment, to, now)
-    if attempt is not None and step.attempt is not attempt.state:
-        payments.move_attempt(unit, attempt, step.attempt, transfer_id=transfer_id, reason=to.reason)
-    try:
-        unit.commit()
-    except Refused:
-        return False
-    if to.status is PaymentStatus.PAID and payment.status is not PaymentStatus.PAID:
-        count("PaymentsPaid")
-        count("AmountPaid", to.amount)
-    return True
-
-
-# What the participant is told when their payment reaches these states, once per payment and state.
-_TOLD = {PaymentStatus.PAID: "PAYMENT_SENT", PaymentStatus.NEEDS_ACTION: "PAYMENT_NEEDS_ACTION"}
-
-
-def _tell(unit: UnitOfWork, payment: Payment, to: Payment, now: datetime) -> None:
-    """The participant's notification, in the unit that moves the payment: told if and only if it
-    moved (a move refused as stale tells nothing; the one that wins tells once)."""
-    kind = _TOLD.get(to.status)
-    if kind is None or to.status is payment.status:
-        return
-    details = {"amount": str(to.amount), "payment_kind": to.kind.value, "payment_id": to.payment_id}
-    outbox.add(unit, to.participant_id, kind, f"PAYMENT#{to.payment_id}#{to.status.value}", details, now)
-
-
-_STEPS = {
-    PaymentStatus.SENT: "sent",
-    PaymentStatus.PAID: "paid",
-    PaymentStatus.FAILED: "failed",
-    PaymentStatus.NEEDS_ACTION: "needs_action",
-}
-
-
-def _count(unit: UnitOfWork, payment: Payment, to: Payment) -> None:
-    """The figures a move changes: the province's paid amounts, and the day's steps per partner."""
-    if to.status is payment.status or to.status not in _STEPS:
-        return
-    day = registration.programme_today()
-    figures.step(unit, day, to.partner_id or "NONE", _STEPS[to.status], to.amount, payment.payment_id)
-    if to.status is PaymentStatus.PAID:
-        figures.paid(unit, to.province_code, to.kind, to.amount, payment.payment_id)
-
-
-def _exception(payment: Payment, attempt: Attempt, kind: str, details: dict[str, object]) -> None:
-    """An answer that contradicts what is recorded: kept for reconciliation, never applied."""
-    mismatches.add(
-        registration.programme_today(),
-        attempt.partner_id,
-        attempt.attempt_id,
-        kind,
-        {"payment_id": payment.payment_id, "recorded": attempt.state.value, **details},
-        clock.now(),
-    )
-    logger.warning("payment exception", extra={"payment_id": payment.payment_id, "kind": kind})
-    count("PaymentExceptions")
