@@ -31,7 +31,7 @@ _XML = {"x-amz-request-id": "stub", "Content-Type": "application/xml"}
 _READ_BYTES = 1024 * 1024
 
 
-class _Bytes:
+class InMemoryBody:
     """A response body already in memory."""
 
     def __init__(self, data: bytes) -> None:
@@ -122,7 +122,7 @@ class AwsStub:
             )
             payload = json.loads(_body_bytes(request) or b"{}")
             answer = self._dynamodb(operation, payload) if service.startswith("DynamoDB") else {}
-            return AWSResponse(request.url, 200, _JSON, _Bytes(json.dumps(answer).encode()))
+            return AWSResponse(request.url, 200, _JSON, InMemoryBody(json.dumps(answer).encode()))
         return self._s3(request)
 
     # --- DynamoDB ---------------------------------------------------------------------------------
@@ -163,18 +163,18 @@ class AwsStub:
         if request.method == "HEAD":
             path = self.object_path(key)
             if not path.exists():
-                return AWSResponse(request.url, 404, _XML, _Bytes(b""))
+                return AWSResponse(request.url, 404, _XML, InMemoryBody(b""))
             headers = {**_XML, "Content-Length": str(path.stat().st_size)}
-            return AWSResponse(request.url, 200, headers, _Bytes(b""))
+            return AWSResponse(request.url, 200, headers, InMemoryBody(b""))
         if "uploadId" in query or "uploads" in query:
             return self._multipart(request, key, query)
         if "delete" in query:
             for chunk in _body_bytes(request).decode().split("<Key>")[1:]:
                 self.object_path(chunk.partition("</Key>")[0]).unlink(missing_ok=True)
-            return AWSResponse(request.url, 200, _XML, _Bytes(b"<DeleteResult></DeleteResult>"))
+            return AWSResponse(request.url, 200, _XML, InMemoryBody(b"<DeleteResult></DeleteResult>"))
         if request.method == "PUT":
             self.object_path(key).write_bytes(_body_bytes(request))
-        return AWSResponse(request.url, 200, {**_XML, "ETag": '"stub"'}, _Bytes(b""))
+        return AWSResponse(request.url, 200, {**_XML, "ETag": '"stub"'}, InMemoryBody(b""))
 
     def _multipart(self, request: AWSPreparedRequest, key: str, query: dict[str, list[str]]) -> AWSResponse:
         if "uploads" in query:
@@ -182,27 +182,27 @@ class AwsStub:
             (self.uploads / upload_id).mkdir()
             xml = f"<InitiateMultipartUploadResult><UploadId>{upload_id}</UploadId>"
             xml += "</InitiateMultipartUploadResult>"
-            return AWSResponse(request.url, 200, _XML, _Bytes(xml.encode()))
+            return AWSResponse(request.url, 200, _XML, InMemoryBody(xml.encode()))
         folder = self.uploads / query["uploadId"][0]
         # A replayed call names an upload the stub has completed already: it is begun again.
         folder.mkdir(exist_ok=True)
         if request.method == "PUT":
             part = folder / f"{int(query['partNumber'][0]):05d}"
             part.write_bytes(_body_bytes(request))
-            return AWSResponse(request.url, 200, {**_XML, "ETag": f'"{part.name}"'}, _Bytes(b""))
+            return AWSResponse(request.url, 200, {**_XML, "ETag": f'"{part.name}"'}, InMemoryBody(b""))
         with self.object_path(key).open("wb") as target:
             for part in sorted(folder.iterdir()):
                 with part.open("rb") as source:
                     shutil.copyfileobj(source, target)
         shutil.rmtree(folder)
         xml = '<CompleteMultipartUploadResult><ETag>"stub"</ETag></CompleteMultipartUploadResult>'
-        return AWSResponse(request.url, 200, _XML, _Bytes(xml.encode()))
+        return AWSResponse(request.url, 200, _XML, InMemoryBody(xml.encode()))
 
     def _get(self, request: AWSPreparedRequest, key: str) -> AWSResponse:
         path = self.object_path(key)
         if not path.exists():
             error = b"<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>"
-            return AWSResponse(request.url, 404, _XML, _Bytes(error))
+            return AWSResponse(request.url, 404, _XML, InMemoryBody(error))
         size = path.stat().st_size
         wanted = request.headers.get("Range")
         start = 0
@@ -211,7 +211,7 @@ class AwsStub:
             start = int(text.removeprefix("bytes=").partition("-")[0])
             if start >= size:
                 error = b"<Error><Code>InvalidRange</Code><Message>not satisfiable</Message></Error>"
-                return AWSResponse(request.url, 416, _XML, _Bytes(error))
+                return AWSResponse(request.url, 416, _XML, InMemoryBody(error))
         headers = {**_XML, "Content-Type": "text/csv", "Content-Length": str(size - start), "ETag": '"stub"'}
         status = 200
         if wanted is not None:

@@ -35,13 +35,15 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import botocore.endpoint
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from bench.aws_stub import InMemoryBody
 
 Item = dict[str, Any]
 Key = tuple[Any, ...]
@@ -56,21 +58,6 @@ ROUND_TRIP_VARIABLE = "BENCH_AWS_ROUND_TRIP_MS"
 
 class Unsupported(NotImplementedError):
     """A request the stub cannot answer as DynamoDB would: it fails loudly rather than lie."""
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.data
-
-    def read(self, amount: int | None = None) -> bytes:
-        data, self.data = (self.data, b"") if amount is None else (self.data[:amount], self.data[amount:])
-        return data
-
-    def close(self) -> None:
-        pass
 
 
 def _scalar(value: dict[str, Any]) -> Any:
@@ -239,7 +226,7 @@ class MemoryAws:
                 raise Unsupported(text)
         if self.round_trip_seconds:
             time.sleep(self.round_trip_seconds)
-        return AWSResponse(request.url, 200, _JSON, _Body(json.dumps(answer).encode()))
+        return AWSResponse(request.url, 200, _JSON, InMemoryBody(json.dumps(answer).encode()))
 
     def apply(self, operation: str, raw: bytes) -> None:
         """A write another process made, made here too."""
