@@ -42,6 +42,7 @@ from devstack.registry import FakeRegistry
 from devstack.relay import Relay
 from devstack.routes import dev_blueprint
 from devstack.schedule import Scheduler
+from devstack.web import WebServer
 
 log = logging.getLogger("devstack")
 
@@ -85,13 +86,13 @@ def main() -> int:
 
 
 def _run(options: StackOptions) -> int:
-    ports = (options.api_port, options.aws_port, options.partners_port)
+    ports = (options.api_port, options.aws_port, options.partners_port, options.web_port)
     taken = [port for port in ports if not lock.port_is_free(HOST, port)]
     if taken:
         print(
             f"port(s) {', '.join(map(str, taken))} already in use: a local stack may already be running "
             "from another directory, or another program holds them; set API_PORT / AWS_ENDPOINT_URL / "
-            "PARTNERS_PORT",
+            "PARTNERS_PORT / WEB_PORT",
             file=sys.stderr,
         )
         return EXIT_REFUSED
@@ -159,9 +160,12 @@ def _start(options: StackOptions, running: ExitStack) -> subprocess.Popen[bytes]
         log.info("published the generated catalogue: %d courses", published)
     app = load_app(options.project_dir)
     server = _serve(app, config, options, issuer, partners, running)
+    pages = WebServer(HOST, options.web_port, options.api_url)
+    running.callback(pages.close)
     print(
         f"prakerja local stack ready: API {options.api_url}, AWS endpoint {options.aws_endpoint_url}, "
         f"payment partners {partners.url}\n"
+        f"  web pages {pages.url}/ and {pages.url}/dashboard\n"
         f"  logs: the app, relay and schedules here; the AWS endpoint in {endpoint_log}\n"
         f"  {len(server.app_object.routes)} routes; Ctrl-C stops everything",
         flush=True,
@@ -243,6 +247,8 @@ def app_environment(config: Config, options: StackOptions, jwks_url: str) -> dic
         **config.environment_variables,
         "AWS_ENDPOINT_URL": options.aws_endpoint_url,
         "JWKS_URL": jwks_url,
+        # The API allows the pages' origin alone (chalicelib.core.cors); another front end sets its own.
+        "WEB_ORIGIN": os.environ.get("WEB_ORIGIN") or options.web_url,
     }
 
 

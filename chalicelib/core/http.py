@@ -16,6 +16,7 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.core.auth import Caller
+from chalicelib.core.cors import site_cors
 from chalicelib.core.errors import (
     Conflict,
     DomainError,
@@ -138,7 +139,8 @@ _LONGEST_ID = 128
 
 
 def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
-    """`bp.route`, with domain errors answered in the contract's format and nothing else leaking."""
+    """`bp.route`, with domain errors answered in the contract's format and nothing else leaking;
+    `cors=True` allows the programme's site alone (`core.cors`), never Chalice's `*`."""
 
     def register(view: View) -> View:
         @functools.wraps(view)
@@ -156,6 +158,8 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
                 logger.exception("request failed", extra={"path": path})
                 return error_response(_INTERNAL, 500)
 
+        if options.get("cors") is True:
+            options["cors"] = site_cors()
         bp.route(path, **options)(handled)
         return view
 

@@ -18,7 +18,7 @@ from chalicelib.registration import service as registration
 bp = Blueprint(__name__)
 
 
-@route(bp, "/v1/participants/me/payment-account", methods=["PUT"])
+@route(bp, "/v1/participants/me/payment-account", methods=["PUT"], cors=True)
 def link_account() -> Response:
     caller = require(bp.current_request.headers, "participant")
     request = parse(AccountRequest, bp.current_request.raw_body)

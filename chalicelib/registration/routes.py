@@ -30,14 +30,14 @@ def list_waves() -> Response:
     return respond({"waves": [_view(wave) for wave in service.list_waves()]})
 
 
-@route(bp, "/v1/waves", methods=["POST"])
+@route(bp, "/v1/waves", methods=["POST"], cors=True)
 def create_wave() -> Response:
     admin = require(bp.current_request.headers, "admin")
     request = parse(WaveRequest, bp.current_request.raw_body)
     return idempotent(bp, admin, lambda: created(_view(service.create_wave(request, admin=admin.sub))))
 
 
-@route(bp, "/v1/registrations", methods=["POST"])
+@route(bp, "/v1/registrations", methods=["POST"], cors=True)
 def register() -> Response:
     caller = require(bp.current_request.headers, "participant")
     request = parse(RegistrationRequest, bp.current_request.raw_body)
@@ -45,13 +45,13 @@ def register() -> Response:
     return created({"participant_id": participant.participant_id, "status": participant.status.value})
 
 
-@route(bp, "/v1/participants/me", methods=["GET"])
+@route(bp, "/v1/participants/me", methods=["GET"], cors=True)
 def own_record() -> Response:
     caller = require(bp.current_request.headers, "participant")
     return respond(records.record(service.own_record(caller.sub)))
 
 
-@route(bp, "/v1/waves/{wave_id}/applications", methods=["POST"])
+@route(bp, "/v1/waves/{wave_id}/applications", methods=["POST"], cors=True)
 def apply(wave_id: str) -> Response:
     caller = require(bp.current_request.headers, "participant")
 
@@ -83,7 +83,7 @@ def participant_record(participant_id: str) -> Response:
     )
 
 
-@route(bp, "/v1/imports", methods=["POST"])
+@route(bp, "/v1/imports", methods=["POST"], cors=True)
 def request_import() -> Response:
     caller = require(bp.current_request.headers, "office", "admin")
     request = parse(ImportRequest, bp.current_request.raw_body)
@@ -95,7 +95,7 @@ def request_import() -> Response:
     return idempotent(bp, caller, requested)
 
 
-@route(bp, "/v1/imports/{import_id}", methods=["GET"])
+@route(bp, "/v1/imports/{import_id}", methods=["GET"], cors=True)
 def import_status(import_id: str) -> Response:
     caller = require(bp.current_request.headers, "office", "admin")
     batch, report_url = upload.import_status(import_id, caller)

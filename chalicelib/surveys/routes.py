@@ -12,14 +12,14 @@ from chalicelib.surveys.schemas import ResponseRequest
 bp = Blueprint(__name__)
 
 
-@route(bp, "/v1/surveys/{survey_id}", methods=["GET"])
+@route(bp, "/v1/surveys/{survey_id}", methods=["GET"], cors=True)
 def read_survey(survey_id: str) -> Response:
     caller = require(bp.current_request.headers, "participant")
     _, found = responses.own_survey(caller.sub, survey_id)
     return respond(views.questionnaire(found))
 
 
-@route(bp, "/v1/surveys/{survey_id}/responses", methods=["POST"])
+@route(bp, "/v1/surveys/{survey_id}/responses", methods=["POST"], cors=True)
 def answer_survey(survey_id: str) -> Response:
     caller = require(bp.current_request.headers, "participant")
     request = parse(ResponseRequest, bp.current_request.raw_body)

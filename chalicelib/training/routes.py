@@ -108,7 +108,7 @@ def show_course(course_id: str) -> Response:
     return respond(course_view(service.find_course(_course_id(course_id))))
 
 
-@route(bp, "/v1/purchases", methods=["POST"])
+@route(bp, "/v1/purchases", methods=["POST"], cors=True)
 def buy() -> Response:
     caller = require(bp.current_request.headers, "participant")
     request = parse(PurchaseRequest, bp.current_request.raw_body)
@@ -128,7 +128,7 @@ def complete() -> Response:
     return respond(purchase_view(service.complete(_platform_id(platform), request)))
 
 
-@route(bp, "/v1/courses/{course_id}/ratings", methods=["POST"])
+@route(bp, "/v1/courses/{course_id}/ratings", methods=["POST"], cors=True)
 def rate(course_id: str) -> Response:
     caller = require(bp.current_request.headers, "participant")
     request = parse(RatingRequest, bp.current_request.raw_body)

@@ -1,0 +1,191 @@
+// The dashboard for regional governments and programme staff, scoped by the token's province:
+// pemda and office see their own province (and where it ranks); an admin sees the whole country
+// and may pick a province.
+import { api, ApiError, siteConfig } from "./api.js";
+import { claims, currentToken, signIn, signOut, signsInLocally, takeTokenFromRedirect } from "./auth.js";
+import { bars, columns, table } from "./charts.js";
+import { el, number, percent, rupiah } from "./format.js";
+import { PROVINCES } from "./provinces.js";
+
+const $ = (selector) => document.querySelector(selector);
+const NATIONAL = "";
+const STAFF = ["pemda", "office", "admin"];
+const NAMES = Object.fromEntries(PROVINCES);
+const COHORTS = { PURNA_PMI: "Purna pekerja migran" };
+const ROUND = (round) => `Survei ke-${round}`;
+
+// The funnel's steps; "paid" is read under the names the figures may carry it by.
+const FUNNEL = [
+  ["Terdaftar", (f) => f.registered],
+  ["Ikut gelombang", (f) => f.applied],
+  ["Terpilih", (f) => f.selected],
+  ["Membeli pelatihan", (f) => f.training_purchased],
+  ["Menyelesaikan pelatihan", (f) => f.training_completed],
+  ["Menerima insentif", (f) => f.paid ?? f.incentive_paid ?? f.participants_paid ?? null],
+];
+
+let provinces = [];
+
+function tell(message) {
+  $("#notice").textContent = message;
+  $("#notice").hidden = !message;
+}
+
+function sum(rows) {
+  const total = { province_code: NATIONAL, name: "Nasional", cohorts: {}, survey_outcomes: { rounds: {}, cohorts: {} } };
+  for (const row of rows) {
+    for (const [name, value] of Object.entries(row)) {
+      if (typeof value === "number") total[name] = (total[name] ?? 0) + value;
+    }
+    for (const [cohort, count] of Object.entries(row.cohorts ?? {})) total.cohorts[cohort] = (total.cohorts[cohort] ?? 0) + count;
+    for (const [round, outcome] of Object.entries(row.survey_outcomes?.rounds ?? {})) {
+      const into = (total.survey_outcomes.rounds[round] ??= {});
+      for (const [name, value] of Object.entries(outcome)) if (!name.endsWith("_share")) into[name] = (into[name] ?? 0) + value;
+    }
+  }
+  return total;
+}
+
+function card(label, value, id) {
+  return el("li", {}, el("span", { class: "label" }, label), el("span", { class: "value", id }, value));
+}
+
+function showFigures(f) {
+  $("#dasbor-judul").textContent = f.province_code ? `Provinsi ${f.name}` : "Seluruh Indonesia";
+  $("#angka").replaceChildren(
+    card("Terdaftar", number(f.registered), "angka-terdaftar"),
+    card("Terpilih", number(f.selected), "angka-terpilih"),
+    card("Menyelesaikan pelatihan", number(f.training_completed), "angka-selesai"),
+    card("Insentif dibayar", rupiah(f.incentive_paid_amount), "angka-insentif"),
+    card("Insentif survei dibayar", rupiah(f.survey_paid_amount), "angka-insentif-survei"),
+    card("Saldo tidak terpakai", rupiah(f.unspent_balance), "angka-saldo"),
+  );
+  const steps = FUNNEL.map(([label, read]) => [label, read(f)]);
+  $("#corong").replaceChildren(
+    el("figcaption", { id: "corong-judul" }, "Alur peserta"),
+    bars(steps),
+    table("Alur peserta: jumlah dan persentase dari yang terdaftar", [["Tahap"], ["Jumlah", true], ["Dari terdaftar", true]],
+      steps.map(([label, value]) => [[label], [value === null ? "belum tersedia" : number(value), true], [value === null ? "–" : percent(value, f.registered), true]])),
+  );
+  const cohorts = Object.entries(f.cohorts ?? {});
+  $("#kohort").replaceChildren(cohorts.length
+    ? table("Peserta per kohort", [["Kohort"], ["Peserta", true], ["Dari terdaftar", true]],
+      cohorts.map(([cohort, count]) => [[COHORTS[cohort] ?? cohort], [number(count), true], [percent(count, f.registered), true]]))
+    : el("p", {}, "Belum ada peserta dalam kohort mana pun."));
+  const rounds = Object.entries(f.survey_outcomes?.rounds ?? {});
+  $("#survei").replaceChildren(rounds.length
+    ? table("Hasil survei per putaran (persentase dari yang menjawab)",
+      [["Putaran"], ["Menjawab", true], ["Bekerja", true], ["Berwirausaha", true], ["Belum bekerja", true], ["Terbantu pelatihan", true]],
+      rounds.map(([round, o]) => [[ROUND(round)], [number(o.answered), true], [percent(o.employed, o.answered), true],
+        [percent(o.self_employed, o.answered), true], [percent(o.unemployed, o.answered), true], [percent(o.training_helped, o.answered), true]]))
+    : el("p", {}, "Belum ada survei yang dijawab."));
+}
+
+function rankValue(row, key) {
+  return key === "completion" ? (row.selected ? row.training_completed / row.selected : 0) : row[key] ?? 0;
+}
+
+function showRanking(mine) {
+  const key = $("#urutan").value;
+  const ranked = [...provinces].sort((a, b) => rankValue(b, key) - rankValue(a, key) || a.province_code.localeCompare(b.province_code));
+  $("#peringkat").replaceChildren(table(
+    "Provinsi menurut urutan yang dipilih" + (mine ? "; provinsi Anda ditandai" : ""),
+    [["Peringkat"], ["Provinsi"], ["Terdaftar", true], ["Terpilih", true], ["Selesai pelatihan", true], ["Selesai dari terpilih", true], ["Insentif dibayar", true]],
+    ranked.map((row, index) => [[String(index + 1)], [row.name ?? NAMES[row.province_code]], [number(row.registered), true], [number(row.selected), true],
+      [number(row.training_completed), true], [percent(row.training_completed, row.selected), true], [rupiah(row.incentive_paid_amount), true]]),
+    { rowClass: (index) => (ranked[index].province_code === mine ? "mine" : null) },
+  ));
+}
+
+// Registrations over time: the stats' time series, where the API has it yet.
+async function showSeries(code) {
+  const caption = el("figcaption", { id: "waktu-judul" }, "Pendaftaran dari waktu ke waktu");
+  if (!code) {
+    $("#waktu").replaceChildren(caption, el("p", { class: "unavailable" }, "Pilih satu provinsi untuk melihat deretan waktunya."));
+    return;
+  }
+  let series;
+  try {
+    series = await api("GET", `/v1/stats/provinces/${code}/series`);
+  } catch (error) {
+    // Until the API has the route, its 404 (which carries no CORS allowance, so the browser sees
+    // no answer at all) just means the series is not there yet.
+    if (error instanceof ApiError && [0, 403, 404].includes(error.status)) {
+      $("#waktu").replaceChildren(caption, el("p", { class: "unavailable", id: "deret-belum" }, "Deret waktu belum tersedia."));
+      return;
+    }
+    throw error;
+  }
+  const points = timeline(series);
+  $("#waktu").replaceChildren(caption, points.length ? columns(points) : el("p", {}, "Belum ada pendaftaran."),
+    points.length ? table("Pendaftaran per periode", [["Periode"], ["Pendaftaran", true]], points.slice(-24).map(([label, value]) => [[label], [number(value), true]])) : "");
+}
+
+// [label, count] pairs from the series, whichever of its lists carries registrations.
+function timeline(series) {
+  const list = series.registrations_per_hour ?? series.registrations ?? series.hourly ?? series.points ?? [];
+  return list.map((point) => {
+    const at = point.hour ?? point.at ?? point.period ?? point.date ?? point.time ?? "";
+    const value = point.registered ?? point.registrations ?? point.count ?? point.value ?? 0;
+    return [String(at).replace("T", " ").slice(0, 16), value];
+  });
+}
+
+async function load(scope, mine) {
+  tell("");
+  const [all, one] = await Promise.all([
+    api("GET", "/v1/stats/provinces"),
+    scope ? api("GET", `/v1/stats/provinces/${scope}`) : null,
+  ]);
+  provinces = all.provinces;
+  showFigures(one ?? all.national ?? sum(provinces));
+  showRanking(mine);
+  // The first view is shown; the time series may follow a moment later.
+  requestAnimationFrame(() => performance.mark("dashboard-figures-shown"));
+  document.body.dataset.figures = "shown";
+  await showSeries(scope);
+}
+
+function failed(error) {
+  if (error instanceof ApiError) tell(error.message);
+  else throw error;
+}
+
+async function start() {
+  takeTokenFromRedirect();
+  const config = await siteConfig();
+  const provinceOptions = () => PROVINCES.map(([code, name]) => el("option", { value: code }, name));
+  const who = claims();
+  if (!currentToken() || !STAFF.includes(who?.role)) {
+    if (!signsInLocally(config)) document.querySelectorAll("[data-local-only]").forEach((node) => node.remove());
+    $("#masuk-provinsi").replaceChildren(...provinceOptions());
+    $("#masuk-provinsi").value = "31";
+    $("#masuk").hidden = false;
+    $("#form-masuk").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const data = Object.fromEntries(new FormData(event.currentTarget).entries());
+      const wanted = data.role === "admin" ? { role: "admin", sub: data.sub } : data;
+      signIn(config, wanted).then(() => location.reload(), () => tell("Gagal masuk; coba lagi."));
+    });
+    return;
+  }
+  $("#keluar").addEventListener("click", () => {
+    signOut();
+    location.reload();
+  });
+  const mine = who.role === "admin" ? null : who.province ?? null;
+  $("#who").textContent = mine ? `Masuk sebagai ${who.role}, provinsi ${NAMES[mine] ?? mine}` : `Masuk sebagai ${who.role}`;
+  $("#dasbor").hidden = false;
+  if (who.role === "admin") {
+    $("#wilayah").replaceChildren(el("option", { value: NATIONAL }, "Seluruh Indonesia"), ...provinceOptions());
+    $("#pilih-wilayah").hidden = false;
+    $("#wilayah").addEventListener("change", () => load($("#wilayah").value, null).catch(failed));
+  } else if (!mine) {
+    tell("Token Anda tidak menyebut provinsi; hubungi pengelola program.");
+    return;
+  }
+  $("#urutan").addEventListener("change", () => showRanking(mine));
+  await load(mine ?? NATIONAL, mine).catch(failed);
+}
+
+start();
