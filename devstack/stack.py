@@ -248,8 +248,12 @@ def app_environment(config: Config, options: StackOptions, jwks_url: str) -> dic
         "AWS_ENDPOINT_URL": options.aws_endpoint_url,
         "JWKS_URL": jwks_url,
         # The API allows the pages' origin alone (chalicelib.core.cors); another front end sets its own.
-        "WEB_ORIGIN": os.environ.get("WEB_ORIGIN") or options.web_url,
+        "WEB_ORIGIN": web_origin(options),
     }
+
+
+def web_origin(options: StackOptions) -> str:
+    return os.environ.get("WEB_ORIGIN") or options.web_url
 
 
 def queue_urls(outputs: dict[str, str]) -> dict[str, str]:
@@ -284,7 +288,8 @@ def load_app(project_dir: Path) -> Chalice:
 def _deploy(options: StackOptions) -> dict[str, str]:
     template = infra.load_template(options.project_dir / "infra" / "resources.json")
     cloudformation = aws_client("cloudformation", options.aws_endpoint_url)
-    outputs = infra.deploy(cloudformation, template, STAGE)
+    # The upload bucket lets the pages' origin PUT to its presigned links (an office's import file).
+    outputs = infra.deploy(cloudformation, template, STAGE, {"WebOrigin": web_origin(options)})
     physical = infra.physical_ids(cloudformation)
     infra.apply_bucket_notifications(
         template,

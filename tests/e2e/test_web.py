@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from bench.browser import CHROMIUM, launch
 from bench.local_stack import Stack, local_stack
 from bench.people import person
 from bench.purchases import call, run_job, set_clock, token
@@ -28,17 +29,6 @@ playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "artifacts"
 WAVE = "WEB-W1"
 COURSE = {"title": "Uji Peramban Kelas Web", "institution": "Lembaga Web", "category": "PEMASARAN",
@@ -177,7 +167,7 @@ def journey() -> Iterator[Journey]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with local_stack() as stack, playwright.sync_playwright() as driver:
         _prepare(stack)
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(driver)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="id-ID")
         walked = Journey(stack)
         api = urlsplit(stack.api).netloc
