@@ -526,3 +526,28 @@ def test_a_pid_file_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None
     assert pid_file.read_text().strip() == str(os.getpid())
     lock.release(pid_file)
     assert not pid_file.exists()
+
+
+def test_a_scheduled_function_outside_the_contract_runs_by_its_own_name_and_nothing_else_does(
+    tmp_path: Path,
+) -> None:
+    app = Chalice(app_name="devstack-own-schedule")
+    ran: list[str] = []
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES), name="incentive_events")
+    def incentive_events(event: Any) -> dict[str, Any]:
+        ran.append("incentive_events")
+        return {"taken": 0}
+
+    issuer = LocalIssuer(tmp_path / "keys")
+    _, runtime = assemble(app, None, issuer)
+    try:
+        client = dev_client(app, runtime, tmp_path)
+        answered = client.http.post("/dev/jobs/incentive_events")
+        unknown = client.http.post("/dev/jobs/incentive_events_job")
+    finally:
+        issuer.close()
+
+    assert answered.status_code == 200
+    assert ran == ["incentive_events"]
+    assert (unknown.status_code, unknown.json_body["error"]["code"]) == (404, "UNKNOWN_JOB")
