@@ -25,9 +25,15 @@ const CHOICES = {
 const $ = (selector) => document.querySelector(selector);
 const notice = $("#notice");
 let record = null; // the participant's record, once read
+let keepNotice = false; // a page the code moves to keeps the notice that explains why
+
+function go(hash) {
+  keepNotice = true;
+  location.hash = hash;
+}
 
 function tell(message, kind = "ok", details = []) {
-  notice.replaceChildren(el("p", {}, message), details.length ? el("ul", {}, details.map((item) => el("li", {}, item))) : null);
+  notice.replaceChildren(el("p", {}, message), ...(details.length ? [el("ul", {}, details.map((item) => el("li", {}, item)))] : []));
   notice.className = `notice ${kind}`;
   notice.hidden = false;
 }
@@ -78,7 +84,7 @@ async function submitting(form, action) {
 function needsSignIn() {
   if (currentToken()) return false;
   tell("Silakan masuk terlebih dahulu.", "error");
-  location.hash = "#masuk";
+  go("#masuk");
   return true;
 }
 
@@ -87,6 +93,8 @@ function needsSignIn() {
 const PAGES = { gelombang: loadWaves, status: loadStatus, katalog: () => loadCourses(false), survei: loadSurvey };
 
 function show() {
+  if (!keepNotice) quiet();
+  keepNotice = false;
   const wanted = location.hash.slice(1) || (currentToken() ? "status" : "masuk");
   const page = document.getElementById(wanted)?.hasAttribute("data-page") ? wanted : "masuk";
   document.querySelectorAll("[data-page]").forEach((section) => (section.hidden = section.id !== page));
@@ -327,7 +335,7 @@ async function start() {
       whoIsIn();
       tell("Anda berhasil masuk.");
       const registered = await readRecord().then(() => true, () => false);
-      location.hash = registered ? "#status" : "#daftar";
+      go(registered ? "#status" : "#daftar");
     }, () => tell("Gagal masuk; coba lagi.", "error"));
   });
   $("#keluar").addEventListener("click", () => {
@@ -343,7 +351,7 @@ async function start() {
       await api("POST", "/v1/registrations", { body: registration(form) });
       clearErrors(form);
       tell("Pendaftaran berhasil. NIK Anda sedang diperiksa; sementara itu, pilih gelombang yang dibuka.");
-      location.hash = "#gelombang";
+      go("#gelombang");
     });
   });
   $("#form-katalog").addEventListener("submit", (event) => {
