@@ -144,6 +144,17 @@ def _walk(page: Any, journey: Journey) -> None:
     expect(page.get_by_role("cell", name="Dibayar")).to_be_visible(timeout=WAIT_MS)
     page.screenshot(path=str(ARTIFACTS / "status.png"), full_page=True)
 
+    set_clock(stack, "2021-07-20T10:00:00+07:00")  # the first survey: 30 days after the completion
+    run_job(stack, "surveys")
+    page.get_by_role("link", name="Survei").click()
+    page.get_by_role("radio", name="Bekerja", exact=True).check()
+    page.get_by_role("radio", name="Rp1–3 juta").check()
+    page.get_by_role("radio", name="Ya").check()
+    page.get_by_role("button", name="Kirim jawaban").click()
+    expect(page.locator("#notice")).to_contain_text("jawaban Anda sudah kami terima", timeout=WAIT_MS)
+    surveys = call(stack, "GET", "/v1/participants/me", participant).json()["surveys"]
+    journey.seen["survey"] = [survey["status"] for survey in surveys if survey["round"] == 1]
+
     page.goto(f"{stack.web}/dashboard")
     page.get_by_label("Peran").select_option("pemda")
     page.get_by_label("Provinsi", exact=True).select_option("31")
@@ -156,6 +167,7 @@ def _walk(page: Any, journey: Journey) -> None:
         for name in ("terdaftar", "terpilih", "selesai", "insentif")
     }
     journey.seen["mine"] = page.locator("#peringkat tr.mine th").first.inner_text()
+    journey.seen["outcomes"] = page.locator("#survei tbody tr").first.inner_text().split("\t")
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     set_clock(stack, None)
 
@@ -204,6 +216,8 @@ def test_a_participant_registers_is_selected_trains_is_paid_and_the_dashboard_sh
     assert seen["dashboard"]["selesai"] == "1"
     assert seen["dashboard"]["insentif"] == f"Rp{seen['paid']:,}".replace(",", ".")
     assert seen["mine"] == "1"
+    assert seen["survey"] == ["ANSWERED"]
+    assert seen["outcomes"] == ["Survei ke-1", "1", "100%", "0%", "0%", "100%"]
     assert (ARTIFACTS / "status.png").stat().st_size > 0
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 0
     assert ("POST", "/dev/tokens") in journey.requests
