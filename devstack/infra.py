@@ -142,6 +142,43 @@ def apply_bucket_notifications(template: Template, physical: dict[str, str], s3:
             log.info("bucket %s notifies %d queue(s)", physical[logical_id], len(queues))
 
 
+# CloudFormation's names for a CORS rule's fields, and S3's API's.
+_CORS_FIELDS = {
+    "Id": "ID",
+    "AllowedOrigins": "AllowedOrigins",
+    "AllowedMethods": "AllowedMethods",
+    "AllowedHeaders": "AllowedHeaders",
+    "ExposedHeaders": "ExposeHeaders",
+    "MaxAge": "MaxAgeSeconds",
+}
+
+
+def apply_bucket_cors(
+    template: Template, physical: dict[str, str], s3: Any, values: Mapping[str, str]
+) -> None:
+    """A bucket's `CorsConfiguration`, which moto's CloudFormation ignores as it does notifications;
+    a `Ref` to a parameter is given its value from `values`, as the deploy gave it."""
+
+    def resolved(value: Any) -> Any:
+        if isinstance(value, dict) and "Ref" in value:
+            return values[value["Ref"]]
+        if isinstance(value, list):
+            return [resolved(item) for item in value]
+        return value
+
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::S3::Bucket":
+            continue
+        rules = resource.get("Properties", {}).get("CorsConfiguration", {}).get("CorsRules", [])
+        if rules:
+            translated = [_cors_rule(rule, resolved) for rule in rules]
+            s3.put_bucket_cors(Bucket=physical[logical_id], CORSConfiguration={"CORSRules": translated})
+
+
+def _cors_rule(rule: dict[str, Any], resolved: Any) -> dict[str, Any]:
+    return {_CORS_FIELDS[key]: resolved(value) for key, value in rule.items()}
+
+
 def _queue_configuration(
     entry: dict[str, Any], template: Template, physical: dict[str, str], sqs: Any
 ) -> Any:

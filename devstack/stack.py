@@ -289,14 +289,12 @@ def _deploy(options: StackOptions) -> dict[str, str]:
     template = infra.load_template(options.project_dir / "infra" / "resources.json")
     cloudformation = aws_client("cloudformation", options.aws_endpoint_url)
     # The upload bucket lets the pages' origin PUT to its presigned links (an office's import file).
-    outputs = infra.deploy(cloudformation, template, STAGE, {"WebOrigin": web_origin(options)})
+    given = {"WebOrigin": web_origin(options)}
+    outputs = infra.deploy(cloudformation, template, STAGE, given)
     physical = infra.physical_ids(cloudformation)
-    infra.apply_bucket_notifications(
-        template,
-        physical,
-        aws_client("s3", options.aws_endpoint_url),
-        aws_client("sqs", options.aws_endpoint_url),
-    )
+    s3 = aws_client("s3", options.aws_endpoint_url)
+    infra.apply_bucket_notifications(template, physical, s3, aws_client("sqs", options.aws_endpoint_url))
+    infra.apply_bucket_cors(template, physical, s3, given)
     # The sender of the programme's mail, verified as an operator verifies the real one (README).
     aws_client("sesv2", options.aws_endpoint_url).create_email_identity(EmailIdentity=aws_calls.MAIL_IDENTITY)
     log.info("deployed %d resources from infra/resources.json; outputs %s", len(physical), sorted(outputs))

@@ -551,3 +551,33 @@ def test_a_scheduled_function_outside_the_contract_runs_by_its_own_name_and_noth
     assert answered.status_code == 200
     assert ran == ["incentive_events"]
     assert (unknown.status_code, unknown.json_body["error"]["code"]) == (404, "UNKNOWN_JOB")
+
+
+def test_the_upload_bucket_allows_puts_from_the_pages_origin_alone() -> None:
+    """moto's CloudFormation ignores a bucket's CORS rules: the stack applies the template's own."""
+    template = infra.load_template(Path(__file__).resolve().parents[2] / "infra" / "resources.json")
+    applied: list[dict[str, Any]] = []
+
+    class S3:
+        def put_bucket_cors(self, **request: Any) -> None:
+            applied.append(request)
+
+    infra.apply_bucket_cors(
+        template, {"UploadBucket": "uploads"}, S3(), {"WebOrigin": "http://127.0.0.1:8123"}
+    )
+
+    assert applied == [
+        {
+            "Bucket": "uploads",
+            "CORSConfiguration": {
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": ["http://127.0.0.1:8123"],
+                        "AllowedMethods": ["PUT"],
+                        "AllowedHeaders": ["Content-Type"],
+                        "MaxAgeSeconds": 600,
+                    }
+                ]
+            },
+        }
+    ]
