@@ -160,7 +160,8 @@ def _start(options: StackOptions, running: ExitStack) -> subprocess.Popen[bytes]
         log.info("published the generated catalogue: %d courses", published)
     app = load_app(options.project_dir)
     server = _serve(app, config, options, issuer, partners, running)
-    pages = WebServer(HOST, options.web_port, options.api_url)
+    # An office's file goes from the page to the upload bucket, here the local AWS endpoint.
+    pages = WebServer(HOST, options.web_port, options.api_url, options.aws_endpoint_url)
     running.callback(pages.close)
     print(
         f"prakerja local stack ready: API {options.api_url}, AWS endpoint {options.aws_endpoint_url}, "

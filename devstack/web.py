@@ -26,19 +26,19 @@ def site_config(api_url: str) -> dict[str, Any]:
     return {"api_base_url": api_url, "sign_in": "local"}
 
 
-def content_security_policy(api_url: str) -> str:
-    """Only our own scripts and styles, and calls to the API alone: a page that shows personal data
-    must not be able to load, or send it, anywhere else."""
+def content_security_policy(api_url: str, upload_origin: str) -> str:
+    """Only our own scripts and styles, and calls to the API (and an office's file to the upload
+    bucket) alone: a page that shows personal data must not be able to load, or send it, anywhere else."""
     return (
-        f"default-src 'self'; connect-src 'self' {api_url}; img-src 'self' data:; "
+        f"default-src 'self'; connect-src 'self' {api_url} {upload_origin}; img-src 'self' data:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
 
 
 class WebServer:
-    def __init__(self, host: str, port: int, api_url: str, root: Path = WEB_DIR) -> None:
+    def __init__(self, host: str, port: int, api_url: str, upload_origin: str, root: Path = WEB_DIR) -> None:
         config = json.dumps(site_config(api_url)).encode()
-        policy = content_security_policy(api_url)
+        policy = content_security_policy(api_url, upload_origin)
         handler = partial(_PagesHandler, config, policy, directory=str(root))
         self._server = ThreadingHTTPServer((host, port), handler)
         self.url = f"http://{host}:{port}"

@@ -156,6 +156,18 @@ def _walk(page: Any, journey: Journey) -> None:
     journey.seen["survey"] = [survey["status"] for survey in surveys if survey["round"] == 1]
 
     page.goto(f"{stack.web}/dashboard")
+    page.get_by_label("Peran").select_option("office")
+    page.get_by_label("Provinsi", exact=True).select_option("31")
+    page.get_by_role("button", name="Masuk").click()
+    page.get_by_label("Jenis berkas").select_option("cohort")
+    cohort_file = ARTIFACTS / "kohort.csv"
+    cohort_file.write_text(f"nik;cohort\n{someone['nik']};PURNA_PMI\n", encoding="utf-8")
+    page.get_by_label("Berkas CSV").set_input_files(str(cohort_file))
+    page.get_by_role("button", name="Unggah").click()
+    expect(page.locator("#impor-status[data-status=DONE]")).to_be_attached(timeout=WAIT_MS * 2)
+    journey.seen["imported"] = page.locator("#impor-hasil table").inner_text()
+    page.get_by_role("button", name="Keluar").click()
+
     page.get_by_label("Peran").select_option("pemda")
     page.get_by_label("Provinsi", exact=True).select_option("31")
     page.get_by_role("button", name="Masuk").click()
@@ -167,6 +179,7 @@ def _walk(page: Any, journey: Journey) -> None:
         for name in ("terdaftar", "terpilih", "selesai", "insentif")
     }
     journey.seen["mine"] = page.locator("#peringkat tr.mine th").first.inner_text()
+    journey.seen["cohorts"] = page.locator("#kohort tbody tr").first.inner_text().split("\t")
     journey.seen["outcomes"] = page.locator("#survei tbody tr").first.inner_text().split("\t")
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     set_clock(stack, None)
@@ -217,6 +230,8 @@ def test_a_participant_registers_is_selected_trains_is_paid_and_the_dashboard_sh
     assert seen["dashboard"]["insentif"] == f"Rp{seen['paid']:,}".replace(",", ".")
     assert seen["mine"] == "1"
     assert seen["survey"] == ["ANSWERED"]
+    assert "Diimpor\t1" in seen["imported"]
+    assert seen["cohorts"] == ["Purna pekerja migran", "1", "100%"]
     assert seen["outcomes"] == ["Survei ke-1", "1", "100%", "0%", "0%", "100%"]
     assert (ARTIFACTS / "status.png").stat().st_size > 0
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 0

@@ -19,6 +19,7 @@ from devstack.web import WEB_DIR, WebServer
 PROVINCES_CSV = Path(__file__).resolve().parents[2] / "chalicelib" / "core" / "provinces.csv"
 PAGES = (WEB_DIR / "index.html", WEB_DIR / "dashboard" / "index.html")
 API = "http://127.0.0.1:8000"
+UPLOADS = "http://127.0.0.1:5000"
 
 
 class Controls(HTMLParser):
@@ -84,7 +85,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    server = WebServer("127.0.0.1", _free_port(), API)
+    server = WebServer("127.0.0.1", _free_port(), API, UPLOADS)
     yield server.url
     server.close()
 
@@ -98,7 +99,7 @@ def test_the_site_serves_both_pages_and_tells_them_where_the_api_is(site: str) -
     assert "<title>Kartu Prakerja</title>" in public.text
     assert "<title>Dasbor Kartu Prakerja</title>" in dashboard.text
     assert config.json() == {"api_base_url": API, "sign_in": "local"}
-    assert f"connect-src 'self' {API};" in public.headers["Content-Security-Policy"]
+    assert f"connect-src 'self' {API} {UPLOADS};" in public.headers["Content-Security-Policy"]
     assert "script-src 'self';" in dashboard.headers["Content-Security-Policy"]
 
 

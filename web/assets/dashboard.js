@@ -146,6 +146,45 @@ async function load(scope, mine) {
   await showSeries(scope);
 }
 
+const IMPORT_STATUS = { PENDING: "Menunggu berkas", RUNNING: "Sedang diproses", DONE: "Selesai", REJECTED: "Ditolak" };
+const OUTCOME = { IMPORTED: "Diimpor", DUPLICATE: "Duplikat", INVALID: "Tidak sah", NOT_ELIGIBLE: "Tidak memenuhi syarat", WRONG_PROVINCE: "Provinsi lain" };
+const POLL_MS = 1000;
+
+// An office's file: the API gives a presigned link, the file goes straight to the upload bucket
+// (its CORS allows this site alone), and the import is followed until it is done.
+async function upload(form) {
+  const file = form.elements.file.files[0];
+  if (!file) return;
+  const shown = $("#impor-hasil");
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const requested = await api("POST", "/v1/imports", {
+      body: { kind: form.elements.kind.value, filename: file.name },
+      idempotencyKey: crypto.randomUUID(),
+    });
+    shown.replaceChildren(el("p", {}, `Mengunggah ${file.name}…`));
+    const put = await fetch(requested.upload_url, { method: "PUT", headers: { "Content-Type": "text/csv" }, body: file });
+    if (!put.ok) throw new ApiError(put.status, { code: "UPLOAD_FAILED", message: "Berkas gagal diunggah; coba lagi." });
+    let batch;
+    do {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      batch = await api("GET", `/v1/imports/${encodeURIComponent(requested.import_id)}`);
+      shown.replaceChildren(el("p", { id: "impor-status", "data-status": batch.status }, `${file.name}: ${IMPORT_STATUS[batch.status] ?? batch.status}`));
+    } while (batch.status === "PENDING" || batch.status === "RUNNING");
+    const counts = Object.entries(batch.counts ?? {});
+    shown.append(
+      batch.reason_message ? el("p", {}, batch.reason_message) : "",
+      counts.length ? table("Hasil per baris", [["Hasil"], ["Baris", true]], counts.map(([outcome, count]) => [[OUTCOME[outcome] ?? outcome], [number(count), true]])) : "",
+      batch.report_url ? el("p", {}, el("a", { href: batch.report_url }, "Unduh laporan per baris")) : "",
+    );
+  } catch (error) {
+    failed(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function failed(error) {
   if (error instanceof ApiError) tell(error.message);
   else throw error;
@@ -183,6 +222,14 @@ async function start() {
   } else if (!mine) {
     tell("Token Anda tidak menyebut provinsi; hubungi pengelola program.");
     return;
+  }
+  if (who.role === "office" || who.role === "admin") {
+    if (who.role !== "admin") document.querySelectorAll("[data-admin-only]").forEach((node) => node.remove());
+    $("#impor").hidden = false;
+    $("#form-impor").addEventListener("submit", (event) => {
+      event.preventDefault();
+      upload(event.currentTarget);
+    });
   }
   $("#urutan").addEventListener("change", () => showRanking(mine));
   await load(mine ?? NATIONAL, mine).catch(failed);
