@@ -12,9 +12,16 @@ import subprocess
 import sys
 
 QUICK = ("cold_start", "registration", "selection", "spike", "imports", "purchases", "nik_false_alarm")
-LONG = ("size", "local_transactions", "import_throughput", "import_memory", "sweep")
-LONG_TOO = ("notifications", "dashboard")
-ALL = (*QUICK, *LONG, *LONG_TOO)
+ALL = (
+    *QUICK,
+    "size",
+    "local_transactions",
+    "import_throughput",
+    "import_memory",
+    "sweep",
+    "notifications",
+    "dashboard",
+)
 
 
 def main() -> int:
