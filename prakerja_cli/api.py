@@ -19,9 +19,11 @@ import urllib3
 from prakerja_cli.text import masked
 
 LOCAL_API_URL = "http://127.0.0.1:8000"
-# API Gateway (and `chalice local`, which plays it) answer a path no route has with a 403 and this
-# body, not with a 404: the contract's routes never answer in that shape.
-_NO_SUCH_ROUTE = "Missing Authentication Token"
+# How a server says it has no such route. The deployed API (and the local stack, from the same
+# template: `infra/resources.json`, `GatewayResponses`) answers the contract's 404 with this message,
+# which no route's own "not found" uses; a bare API Gateway answers 403 with `_GATEWAY_MISSING`.
+MISSING_ROUTE_MESSAGE = "Alamat tidak ditemukan."
+_GATEWAY_MISSING = "Missing Authentication Token"
 _UPLOAD_BLOCK_BYTES = 64 * 1024
 
 
@@ -119,6 +121,8 @@ def _decoded(method: str, path: str, answer: urllib3.BaseHTTPResponse) -> Any:
     if answer.status < 400:
         return body
     error = body.get("error") if isinstance(body, dict) else None
+    if _route_missing(answer.status, body, error):
+        raise RouteMissing(method, path, answer.status)
     if isinstance(error, dict) and isinstance(error.get("code"), str):
         fields = error.get("fields")
         raise ApiError(
@@ -127,13 +131,14 @@ def _decoded(method: str, path: str, answer: urllib3.BaseHTTPResponse) -> Any:
             str(error.get("message", "")),
             fields if isinstance(fields, dict) else {},
         )
-    route_missing = answer.status == 404 or (
-        answer.status == 403 and isinstance(body, dict) and body.get("message") == _NO_SUCH_ROUTE
-    )
-    if route_missing:
-        raise RouteMissing(method, path, answer.status)
     text = answer.data[:200].decode("utf-8", "replace").strip()
     raise ApiError(answer.status, f"HTTP_{answer.status}", text or "jawaban kosong")
+
+
+def _route_missing(status: int, body: Any, error: Any) -> bool:
+    if status == 404:
+        return not isinstance(error, dict) or error.get("message") == MISSING_ROUTE_MESSAGE
+    return status == 403 and isinstance(body, dict) and body.get("message") == _GATEWAY_MISSING
 
 
 def path_of(*parts: str) -> str:

@@ -226,7 +226,7 @@ def test_the_bundle_ships_the_pinned_botocore_and_no_phone_geodata(package_direc
 
 
 def test_the_bundle_carries_no_operator_cli(package_directory: Path) -> None:
-    """`make install` installs the `prakerja` CLI beside the app; Lambda gets none of it, nor its libraries."""
+    """`make install` puts the `prakerja` CLI beside the app; Lambda gets none of it, nor its libraries."""
     with zipfile.ZipFile(package_directory / "deployment.zip") as package:
         tops = {name.split("/")[0] for name in package.namelist()}
     assert "chalicelib" in tops

@@ -10,9 +10,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-MISSING_ROUTE = (403, {"message": "Missing Authentication Token"})
+PROJECT = Path(__file__).resolve().parents[3]
+
+
+def missing_route_answer() -> tuple[int, Any]:
+    """What the deployed API (and the local stack) answer a path no route has with, from the template."""
+    template = json.loads((PROJECT / "infra" / "resources.json").read_text(encoding="utf-8"))
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    answer = responses["MISSING_AUTHENTICATION_TOKEN"]
+    return int(answer["StatusCode"]), json.loads(answer["ResponseTemplates"]["application/json"])
+
+
+MISSING_ROUTE = missing_route_answer()
 
 
 @dataclass

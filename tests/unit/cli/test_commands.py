@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from prakerja_cli.main import app
-from tests.unit.cli.stub_api import StubApi, stub_api
+from tests.unit.cli.stub_api import MISSING_ROUTE, StubApi, stub_api
 
 NIK = "3171234501900001"
 TOKEN = "header.claims.signature"
@@ -273,7 +273,9 @@ def test_the_requester_cannot_approve_their_own_request(stub: StubApi) -> None:
     assert "403 SAME_ADMIN" in result.stderr
 
 
-@pytest.mark.parametrize("missing", [(404, b"Not Found"), (403, {"message": "Missing Authentication Token"})])
+@pytest.mark.parametrize(
+    "missing", [MISSING_ROUTE, (404, b"Not Found"), (403, {"message": "Missing Authentication Token"})]
+)
 @pytest.mark.parametrize("args", [("approvals", "list"), ("approvals", "approve", "APR-1")])
 def test_a_server_without_approvals_says_so(
     stub: StubApi, missing: tuple[int, object], args: tuple[str, ...]
@@ -285,6 +287,15 @@ def test_a_server_without_approvals_says_so(
 
     assert result.exit_code == 1
     assert "belum punya rute persetujuan" in result.stderr
+
+
+def test_an_approval_the_server_does_not_know_is_its_refusal_not_a_missing_route(stub: StubApi) -> None:
+    stub.answer("POST", "/v1/approvals/APR-9", error(404, "NOT_FOUND", "Data tidak ditemukan."))
+
+    result = prakerja(stub, "approvals", "reject", "APR-9")
+
+    assert result.exit_code == 1
+    assert "404 NOT_FOUND: Data tidak ditemukan." in result.stderr
 
 
 def test_an_unreachable_api_says_where_it_looked(stub: StubApi) -> None:
