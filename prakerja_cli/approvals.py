@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from prakerja_cli import tables
 from prakerja_cli.api import Api, CliError, RouteMissing, path_of
 from prakerja_cli.options import DEFAULT_API_URL, ApiUrl, Token, connect, handled, out
 from prakerja_cli.text import masked, masked_values
@@ -73,7 +74,7 @@ def _decide(api: Api, approval_id: str, decision: str) -> None:
 
 
 def approvals_table(approvals: list[dict[str, Any]], status: str) -> Table:
-    table = Table(*_COLUMNS.values(), "Rincian", title=f"Persetujuan {status}")
+    table = tables.table(*_COLUMNS.values(), "Rincian", whole=["Id", "Waktu"], title=f"Persetujuan {status}")
     for approval in approvals:
         cells = [masked(str(approval.get(name, "-"))) for name in _COLUMNS]
         cells[0] = str(approval.get("approval_id", "-"))

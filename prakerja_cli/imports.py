@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
+from prakerja_cli import tables
 from prakerja_cli.api import Api, CliError, path_of, upload
 from prakerja_cli.options import DEFAULT_API_URL, ApiUrl, Token, connect, err, handled, out
 from prakerja_cli.text import masked, number
@@ -94,8 +94,7 @@ def show_status(status: dict[str, Any]) -> None:
         out().print(f"Alasan: {status['reason']}: {masked(str(status.get('reason_message') or ''))}")
     for title, counts in (("Hasil", status.get("counts")), ("Kode galat", status.get("error_counts"))):
         if counts:
-            table = Table(title, "Baris")
-            table.columns[1].justify = "right"
+            table = tables.table(title, "Baris", figures=["Baris"])
             for name, count in sorted(counts.items()):
                 table.add_row(name, number(int(count)))
             out().print(table)

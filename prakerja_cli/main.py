@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from prakerja_cli import approvals, imports, waves
+from prakerja_cli import approvals, imports, tables, waves
 from prakerja_cli.api import CliError, RouteMissing, path_of
 from prakerja_cli.options import DEFAULT_API_URL, ApiUrl, Token, connect, handled, out
 from prakerja_cli.text import figure, masked_values, number
@@ -105,20 +105,21 @@ def stats(
 
 
 def _provinces_table(provinces: list[dict[str, Any]]) -> Table:
-    table = Table("Kode", "Provinsi", *_PROVINCE_COLUMNS.values(), title="Angka per provinsi")
+    # A header on two lines: a figure's column is as wide as the figure, not as its label.
+    columns = ["\n".join(label.rsplit(" ", 1)) for label in _PROVINCE_COLUMNS.values()]
+    table = tables.table(
+        "Kode", "Provinsi", *columns, figures=columns, whole=["Kode"], title="Angka per provinsi"
+    )
     for row in provinces:
         cells = [figure(name, int(row.get(name, 0))) for name in _PROVINCE_COLUMNS]
         table.add_row(row["province_code"], str(row.get("name", "")), *cells)
-    for column in table.columns[2:]:
-        column.justify = "right"
     return table
 
 
 def _province_table(figures: dict[str, Any]) -> Table:
     """Every figure the API gives, the contract's first: a figure added later shows without a release."""
     title = f"{figures.get('province_code', '')} {figures.get('name', '')}".strip()
-    table = Table("Angka", "Nilai", title=title)
-    table.columns[1].justify = "right"
+    table = tables.table("Angka", "Nilai", figures=["Nilai"], title=title)
     named = [name for name in _PROVINCE_COLUMNS if name in figures]
     others = sorted(name for name, value in figures.items() if name not in _PROVINCE_COLUMNS)
     for name in named + others:
@@ -129,8 +130,7 @@ def _province_table(figures: dict[str, Any]) -> Table:
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
-    table = Table(title, "Jumlah")
-    table.columns[1].justify = "right"
+    table = tables.table(title, "Jumlah", figures=["Jumlah"])
     for name, count in sorted(counts.items()):
         table.add_row(name, number(count))
     return table

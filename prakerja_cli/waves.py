@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from prakerja_cli import tables
 from prakerja_cli.options import DEFAULT_API_URL, ApiUrl, Token, connect, handled, out
 from prakerja_cli.text import number
 
@@ -66,8 +67,10 @@ def list_waves(api_url: ApiUrl = DEFAULT_API_URL, token: Token = None) -> None:
 
 
 def waves_table(waves: list[dict[str, Any]]) -> Table:
-    table = Table("Gelombang", "Dibuka", "Ditutup", "Kuota", "Kuota provinsi", "Lamaran", title="Gelombang")
-    table.columns[3].justify = "right"
+    headers = ("Gelombang", "Dibuka", "Ditutup", "Kuota", "Kuota provinsi", "Lamaran")
+    table = tables.table(
+        *headers, figures=["Kuota"], whole=["Gelombang", "Dibuka", "Ditutup"], title="Gelombang"
+    )
     for wave in waves:
         quotas = ", ".join(
             f"{code}={number(q)}" for code, q in sorted(wave.get("province_quotas", {}).items())

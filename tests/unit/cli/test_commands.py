@@ -21,9 +21,9 @@ def stub() -> Iterator[StubApi]:
         yield running
 
 
-def prakerja(stub: StubApi, *args: str) -> Result:
+def prakerja(stub: StubApi, *args: str, columns: int = 200) -> Result:
     """The command as an operator runs it, with the API's address and token from the environment."""
-    environment = {"PRAKERJA_API_URL": stub.url, "PRAKERJA_TOKEN": TOKEN, "COLUMNS": "200"}
+    environment = {"PRAKERJA_API_URL": stub.url, "PRAKERJA_TOKEN": TOKEN, "COLUMNS": str(columns)}
     return CliRunner().invoke(app, list(args), env=environment)
 
 
@@ -134,6 +134,19 @@ def test_every_province_is_a_row_of_the_national_table(stub: StubApi) -> None:
 
     assert result.exit_code == 0, result.output
     assert "Aceh" in result.stdout and "Rp600.000" in result.stdout and "1.000.000" in result.stdout
+
+
+def test_a_narrow_terminal_squeezes_the_names_never_the_figures(stub: StubApi) -> None:
+    row = {"province_code": "92", "name": "Papua Barat Daya", "registered": 1234567,
+           "incentive_paid_amount": 1234567890000, "unspent_balance": 98765432100}  # fmt: skip
+    stub.answer("GET", "/v1/stats/provinces", (200, {"provinces": [row]}))
+
+    result = prakerja(stub, "stats", columns=130)
+
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 130
+    for written in ("1.234.567", "Rp1.234.567.890.000", "Rp98.765.432.100", "92"):
+        assert written in result.stdout
 
 
 def test_an_unknown_province_is_the_apis_refusal(stub: StubApi) -> None:
