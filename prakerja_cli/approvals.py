@@ -48,7 +48,7 @@ def approve(
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
 ) -> None:
-    """Setujui (POST /v1/approvals/ID {"decision": "APPROVE"}); admin selain yang meminta."""
+    """Setujui permintaan (POST /v1/approvals/ID), sebagai admin selain yang meminta."""
     _decide(connect(api_url, token), approval_id, "APPROVE")
 
 
@@ -59,7 +59,7 @@ def reject(
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
 ) -> None:
-    """Tolak (POST /v1/approvals/ID {"decision": "REJECT"}); admin selain yang meminta."""
+    """Tolak permintaan (POST /v1/approvals/ID), sebagai admin selain yang meminta."""
     _decide(connect(api_url, token), approval_id, "REJECT")
 
 

@@ -38,9 +38,11 @@ def upload_file(
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
 ) -> None:
-    """Unggah berkas (POST /v1/imports, lalu PUT ke tautan S3 dengan bilah kemajuan), tunggu sampai
-    DONE atau REJECTED, lalu cetak jumlah baris per hasil dan letak laporannya. Keluar 1 bila berkas
-    ditolak seluruhnya."""
+    """Unggah berkas CSV dan tunggu laporannya (POST /v1/imports).
+
+    Berkas dikirim ke tautan S3 yang diberikan API (dengan bilah kemajuan), lalu status impor
+    ditanyakan sampai DONE atau REJECTED; dicetak jumlah baris per hasil, per kode galat, dan tautan
+    laporan. Keluar 1 bila berkas ditolak seluruhnya."""
     api = connect(api_url, token)
     request = {"kind": kind.value, "filename": file.name} | ({"province": province} if province else {})
     batch = api.post("/v1/imports", request, once=True)
@@ -68,7 +70,7 @@ def show(
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
 ) -> None:
-    """Status satu impor (GET /v1/imports/ID): jumlah per hasil, kode galat, letak laporan."""
+    """Status satu impor (GET /v1/imports/ID): jumlah per hasil, kode galat, tautan laporan."""
     show_status(connect(api_url, token).get("/v1/imports" + path_of(import_id)))
 
 

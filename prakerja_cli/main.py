@@ -51,9 +51,10 @@ def token(
     partner_id: Annotated[str | None, typer.Option(help="Mitra pembayaran (peran partner).")] = None,
     api_url: ApiUrl = DEFAULT_API_URL,
 ) -> None:
-    """Buat token lokal (POST /dev/tokens) dan cetak tokennya saja:
-    `export PRAKERJA_TOKEN=$(prakerja token --role admin)`. Hanya stack lokal; di stage yang
-    di-deploy token berasal dari Cognito."""
+    """Buat token lokal dan cetak tokennya saja (POST /dev/tokens).
+
+    Contoh: export PRAKERJA_TOKEN=$(prakerja token --role admin). Hanya stack lokal yang punya rute
+    ini; di stage yang di-deploy, token adalah ID token Cognito (masuk lewat halaman masuknya)."""
     claims = {"role": role.value, "sub": sub, "province": province}
     claims |= {"platform_id": platform_id, "partner_id": partner_id}
     try:
@@ -91,7 +92,10 @@ def stats(
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
 ) -> None:
-    """Angka per provinsi (GET /v1/stats/provinces) sebagai tabel; uang ditulis Rp1.234.567."""
+    """Angka per provinsi sebagai tabel (GET /v1/stats/provinces).
+
+    Tanpa kode: semua provinsi (terminal lebar, ±150 kolom). Dengan kode: semua angka provinsi itu,
+    kohor, dan hasil survei. Uang ditulis Rp1.234.567."""
     api = connect(api_url, token)
     if province is None:
         out().print(_provinces_table(api.get("/v1/stats/provinces")["provinces"]))
@@ -155,9 +159,11 @@ def run_job(
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
 ) -> None:
-    """Jalankan sekarang semua pekerjaan job yang tertunda (POST /dev/jobs/JOB, stack lokal saja)
-    dan cetak ringkasannya. Di stage yang di-deploy job berjalan sesuai jadwalnya sendiri
-    (EventBridge); perintah ini tidak ada di sana."""
+    """Jalankan job sekarang dan cetak ringkasannya (POST /dev/jobs/JOB, stack lokal saja).
+
+    Menjalankan semua pekerjaan job itu yang tertunda pada jam saat ini. Di stage yang di-deploy
+    tidak ada rute ini: job berjalan sesuai jadwalnya sendiri (EventBridge) dan tidak dijalankan
+    dari sini."""
     try:
         summary = connect(api_url, token, timeout).post("/dev/jobs" + path_of(job))
     except RouteMissing:

@@ -40,7 +40,9 @@ def create(
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
 ) -> None:
-    """Buat gelombang (POST /v1/waves, admin). Bila admin kedua harus menyetujui, cetak id persetujuannya."""
+    """Buat gelombang (POST /v1/waves, admin).
+
+    Bila admin kedua harus menyetujui dulu, cetak id persetujuannya untuk `approvals approve`."""
     request = {
         "wave_id": wave_id,
         "opens_at": opens_at,
@@ -62,7 +64,7 @@ def create(
 @app.command("list")
 @handled
 def list_waves(api_url: ApiUrl = DEFAULT_API_URL, token: Token = None) -> None:
-    """Semua gelombang (GET /v1/waves) dengan waktu buka/tutup, kuota, dan apakah lamaran dibuka."""
+    """Semua gelombang (GET /v1/waves): waktu buka/tutup, kuota, apakah lamaran dibuka."""
     out().print(waves_table(connect(api_url, token).get("/v1/waves")["waves"]))
 
 

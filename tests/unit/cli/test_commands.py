@@ -250,6 +250,13 @@ def test_a_job_on_a_deployed_stage_runs_on_its_schedule(stub: StubApi) -> None:
     assert "berjalan sesuai jadwalnya" in result.stderr
 
 
+def test_the_jobs_help_says_what_a_deployed_stage_does_instead() -> None:
+    result = CliRunner().invoke(app, ["jobs", "run", "--help"], env={"COLUMNS": "200"})
+
+    assert "stack lokal saja" in result.stdout
+    assert "job berjalan sesuai jadwalnya sendiri (EventBridge)" in " ".join(result.stdout.split())
+
+
 def test_pending_approvals_are_listed_with_their_detail_masked(stub: StubApi) -> None:
     pending = {"approval_id": "APR-7", "kind": "WAVE_CREATION", "requested_by": "admin-a",
                "requested_at": "2021-05-30T10:00:00+07:00", "account_number": "1234567890"}  # fmt: skip
