@@ -90,10 +90,13 @@ def _awaited(api: Api, import_id: str, wait: float, interval: float) -> dict[str
 
 
 def show_status(status: dict[str, Any]) -> None:
-    out().print(f"Impor {status['import_id']} ({status.get('kind', '')}, {status.get('filename', '')}): "
-              f"[bold]{status['status']}[/]")  # fmt: skip
+    # A clerk may name a file after a person: the name is the API's words like any other.
+    filename = masked(str(status.get("filename", "")))
+    said = f"Impor {status['import_id']} ({status.get('kind', '')}, {filename}): {status['status']}"
+    out().print(said, markup=False)
     if status.get("reason"):
-        out().print(f"Alasan: {status['reason']}: {masked(str(status.get('reason_message') or ''))}")
+        reason = f"Alasan: {status['reason']}: {masked(str(status.get('reason_message') or ''))}"
+        out().print(reason, markup=False)
     for title, counts in (("Hasil", status.get("counts")), ("Kode galat", status.get("error_counts"))):
         if counts:
             table = tables.table(title, "Baris", figures=["Baris"])

@@ -8,6 +8,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from prakerja_cli.api import LOCAL_API_URL, Api, CliError
 
@@ -57,7 +58,7 @@ def handled(command: Callable[Params, Result]) -> Callable[Params, Result]:
         try:
             return command(*args, **kwargs)
         except CliError as error:
-            err().print(f"[bold red]Gagal:[/] {error}", soft_wrap=True)
+            err().print(f"[bold red]Gagal:[/] {escape(str(error))}", soft_wrap=True)
             raise typer.Exit(1) from None
 
     return guarded

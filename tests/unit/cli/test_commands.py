@@ -88,7 +88,9 @@ def test_a_malformed_province_quota_is_refused_before_any_request(stub: StubApi)
 
 
 def test_a_refusal_shows_the_code_and_fields_with_personal_data_masked(stub: StubApi) -> None:
-    refusal = error(422, "VALIDATION_FAILED", f"NIK {NIK} tidak sah.", closes_at="harus setelah opens_at")
+    refusal = error(
+        422, "VALIDATION_FAILED", f"NIK {NIK} tidak sah [baris 2].", closes_at="harus setelah opens_at"
+    )
     stub.answer("POST", "/v1/waves", refusal)
 
     result = prakerja(stub, "waves", "create", "W1", "--opens-at", "a", "--closes-at", "b", "--quota", "5")
@@ -96,7 +98,7 @@ def test_a_refusal_shows_the_code_and_fields_with_personal_data_masked(stub: Stu
     assert result.exit_code == 1
     assert "422 VALIDATION_FAILED" in result.stderr
     assert "closes_at: harus setelah opens_at" in result.stderr
-    assert "************0001" in result.stderr
+    assert "NIK ************0001 tidak sah [baris 2]." in result.stderr
     assert NIK not in result.output
 
 
@@ -204,6 +206,18 @@ def test_a_rejected_file_says_why_and_exits_non_zero(stub: StubApi, tmp_path: Pa
     assert result.exit_code == 1
     assert stub.requests_to("POST", "/v1/imports")[0].json()["province"] == "31"
     assert "NIK_AS_NUMBER: Kolom nik tersimpan sebagai angka." in result.stdout
+
+
+def test_an_import_shown_later_masks_a_file_named_after_a_person(stub: StubApi) -> None:
+    status = {"import_id": "IMP1", "kind": "registrations", "filename": f"{NIK} [revisi].csv",
+              "status": "RUNNING", "counts": {"IMPORTED": 3}}  # fmt: skip
+    stub.answer("GET", "/v1/imports/IMP1", (200, status))
+
+    result = prakerja(stub, "imports", "show", "IMP1")
+
+    assert result.exit_code == 0, result.output
+    assert "(registrations, ************0001 [revisi].csv): RUNNING" in result.stdout
+    assert NIK not in result.stdout
 
 
 def test_an_import_still_running_at_the_deadline_says_how_to_look_later(
