@@ -93,10 +93,10 @@ def show_status(status: dict[str, Any]) -> None:
     # A clerk may name a file after a person: the name is the API's words like any other.
     filename = masked(str(status.get("filename", "")))
     said = f"Impor {status['import_id']} ({status.get('kind', '')}, {filename}): {status['status']}"
-    out().print(said, markup=False)
+    out().print(said)
     if status.get("reason"):
         reason = f"Alasan: {status['reason']}: {masked(str(status.get('reason_message') or ''))}"
-        out().print(reason, markup=False)
+        out().print(reason)
     for title, counts in (("Hasil", status.get("counts")), ("Kode galat", status.get("error_counts"))):
         if counts:
             table = tables.table(title, "Baris", figures=["Baris"])

@@ -18,8 +18,9 @@ Result = TypeVar("Result")
 
 def out() -> Console:
     """Tables and results: stdout, so they can be piped. A console per use, sized to the terminal
-    (or `COLUMNS`) of that moment rather than of the import."""
-    return Console(highlight=False)
+    (or `COLUMNS`) of that moment rather than of the import; without markup, since most of what it
+    prints is the API's words, where `[revisi]` is text, not a style."""
+    return Console(highlight=False, markup=False)
 
 
 def err() -> Console:

@@ -273,7 +273,8 @@ def test_the_jobs_help_says_what_a_deployed_stage_does_instead() -> None:
 
 def test_pending_approvals_are_listed_with_their_detail_masked(stub: StubApi) -> None:
     pending = {"approval_id": "APR-7", "kind": "WAVE_CREATION", "requested_by": "admin-a",
-               "requested_at": "2021-05-30T10:00:00+07:00", "account_number": "1234567890"}  # fmt: skip
+               "requested_at": "2021-05-30T10:00:00+07:00", "account_number": "1234567890",
+               "note": "[revisi] kuota"}  # fmt: skip
     stub.answer("GET", "/v1/approvals?status=PENDING", (200, {"approvals": [pending]}))
 
     result = prakerja(stub, "approvals", "list")
@@ -281,6 +282,7 @@ def test_pending_approvals_are_listed_with_their_detail_masked(stub: StubApi) ->
     assert result.exit_code == 0, result.output
     assert "APR-7" in result.stdout and "WAVE_CREATION" in result.stdout and "admin-a" in result.stdout
     assert "******7890" in result.stdout and "1234567890" not in result.stdout
+    assert "[revisi] kuota" in result.stdout
 
 
 @pytest.mark.parametrize(("command", "decision", "said"), [("approve", "APPROVE", "disetujui"),
