@@ -89,7 +89,7 @@ def stub_api() -> Iterator[StubApi]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     stub = StubApi(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield stub
