@@ -1,5 +1,5 @@
-"""Incentives routes: the participant's payment account, partners' status callbacks, and the
-admins' disbursement view."""
+"""Incentives routes: the participant's payment account, partners' status callbacks, the admins'
+disbursement view, and re-payments that a second admin approves."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.core.auth import require
 from chalicelib.core.errors import Forbidden, ValidationFailed
-from chalicelib.core.http import parse, respond, route
-from chalicelib.incentives import accounts, callbacks, views
-from chalicelib.incentives.schemas import AccountRequest
+from chalicelib.core.http import idempotent, parse, respond, route
+from chalicelib.incentives import accounts, callbacks, repayments, views
+from chalicelib.incentives.schemas import AccountRequest, DecisionRequest
+from chalicelib.incentives.stores.approvals import ApprovalStatus
 from chalicelib.registration import service as registration
 
 bp = Blueprint(__name__)
@@ -46,3 +47,32 @@ def disbursement() -> Response:
     except ValueError:
         raise ValidationFailed(fields={"date": "format YYYY-MM-DD"}) from None
     return respond(views.disbursement(day))
+
+
+@route(bp, "/v1/payments/{payment_id}/repayment", methods=["POST"])
+def ask_repayment(payment_id: str) -> Response:
+    admin = require(bp.current_request.headers, "admin")
+    return respond(views.approval(repayments.request(payment_id, admin.sub)), status=202)
+
+
+@route(bp, "/v1/approvals", methods=["GET"])
+def list_approvals() -> Response:
+    require(bp.current_request.headers, "admin")
+    params: Mapping[str, str] = bp.current_request.query_params or {}
+    try:
+        status = ApprovalStatus(params.get("status", ApprovalStatus.PENDING.value))
+    except ValueError:
+        raise ValidationFailed(fields={"status": "PENDING, APPROVED atau REJECTED"}) from None
+    return respond({"approvals": [views.approval(asked) for asked in repayments.pending(status)]})
+
+
+@route(bp, "/v1/approvals/{approval_id}", methods=["POST"])
+def decide(approval_id: str) -> Response:
+    admin = require(bp.current_request.headers, "admin")
+    request = parse(DecisionRequest, bp.current_request.raw_body)
+
+    def decision() -> Response:
+        decided = repayments.decide(approval_id, admin.sub, approve=request.decision == "APPROVE")
+        return respond(views.approval(decided))
+
+    return idempotent(bp, admin, decision)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -19,3 +19,9 @@ class AccountRequest(BaseModel):
     account_name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Plain
     ]
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    decision: Literal["APPROVE", "REJECT"]

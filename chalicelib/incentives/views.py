@@ -4,11 +4,13 @@ a day's disbursement. Account numbers appear masked, and mismatches name referen
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from chalicelib.incentives import figures
 from chalicelib.incentives.model import Payment
 from chalicelib.incentives.partners import PARTNERS
 from chalicelib.incentives.stores import accounts, mismatches, payments, settlements
+from chalicelib.incentives.stores.approvals import Approval
 from chalicelib.registration.model import Participant
 
 # The mismatches of a day shown at once; the report file in the bucket lists them all.
@@ -69,3 +71,19 @@ def disbursement(day: date) -> dict[str, object]:
         for mismatch in found[:MISMATCHES_SHOWN]
     ]
     return view
+
+
+def approval(asked: Approval) -> dict[str, Any]:
+    """A request for a second admin, as admins see it: references and amounts, never a person."""
+    return {
+        "approval_id": asked.approval_id,
+        "kind": asked.kind,
+        "status": asked.status.value,
+        "payment_id": asked.payment_id,
+        "amount": asked.amount,
+        "reason": asked.reason,
+        "requested_by": asked.requested_by,
+        "requested_at": asked.requested_at.isoformat(),
+        "decided_by": asked.decided_by,
+        "decided_at": asked.decided_at.isoformat() if asked.decided_at else None,
+    }

@@ -110,10 +110,8 @@ def test_an_operator_runs_a_day_of_the_programme_from_the_command_line(stack: St
     assert _row(figures.stdout, "Insentif dibayar") == "Rp0"
 
     approvals = prakerja(stack, "approvals", "list", token=admin)
-    # No server-side approvals yet (issue 16 builds the client only): the real stack's answer to a
-    # route it lacks is told apart from a refusal. When the routes come, this becomes a listing.
-    assert approvals.returncode == 1
-    assert "belum punya rute persetujuan" in approvals.stderr
+    assert approvals.returncode == 0, approvals.stderr
+    assert "Persetujuan PENDING" in approvals.stdout
 
 
 def _row(table: str, label: str) -> str:
