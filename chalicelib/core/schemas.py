@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
 
 class ResponseModel(BaseModel):
@@ -32,15 +33,23 @@ def _absent(value: object) -> bool:
     return value is None
 
 
+# A key left out of the answer rather than written as null: `x: str | Omitted = omitted_when_none()`.
+Omitted = SkipJsonSchema[None]
+
+
 def omitted_when_none(description: str | None = None) -> Any:
-    """A field's default for a key that is left out of the answer rather than written as null."""
-    return Field(default=None, exclude_if=_absent, description=description)
+    """The default of an `Omitted` field: never written, so its schema has no default."""
+    return Field(default=None, exclude_if=_absent, description=description, json_schema_extra=_no_default)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
 
 class ErrorDetail(ResponseModel):
     code: str = Field(description="Stable, upper case: DUPLICATE_NIK, WAVE_CLOSED, …")
     message: str = Field(description="For people, in Indonesian.")
-    fields: dict[str, str] | None = omitted_when_none("What is wrong with each field named, if any.")
+    fields: dict[str, str] | Omitted = omitted_when_none("What is wrong with each field named, if any.")
 
 
 class ErrorResponse(ResponseModel):

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from chalicelib.core.provinces import is_province
-from chalicelib.core.schemas import Instant, ResponseModel, omitted_when_none
+from chalicelib.core.schemas import Instant, Omitted, ResponseModel, omitted_when_none
 from chalicelib.core.validation import Moment, Plain
 from chalicelib.registration.model import ImportKind, ImportStatus, SelectionState, Status, Verification
 
@@ -220,7 +220,7 @@ class ParticipantRecord(ResponseModel):
     balance: int | None
     purchase_deadline: Instant | None = Field(description="End of day, Jakarta time.")
     balance_expires_at: Instant | None
-    revocation_reason: str | None = omitted_when_none()
+    revocation_reason: str | Omitted = omitted_when_none()
 
 
 class AuditEvent(ResponseModel):
@@ -231,4 +231,4 @@ class AuditEvent(ResponseModel):
     status_to: str | None
     reason: str | None
     details: dict[str, str | int]
-    note: str | None = omitted_when_none("Admins only, masked.")
+    note: str | Omitted = omitted_when_none("Admins only, masked.")
