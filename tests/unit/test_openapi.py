@@ -97,3 +97,24 @@ def test_a_body_that_is_not_json_fails() -> None:
 
 def test_a_path_the_api_lacks_is_not_the_documents_business() -> None:
     check_answer(app_document(), "GET", "/v1/nowhere", 404, b"not even json")
+
+
+def test_the_routes_that_honour_an_idempotency_key_are_the_ones_the_document_says() -> None:
+    import inspect
+
+    from app import app
+
+    honoured = sorted(
+        (path, method.lower())
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+        if "idempotent(bp," in inspect.getsource(inspect.unwrap(entry.view_function))
+    )
+    documented = sorted(
+        (path, method)
+        for path, item in app_document()["paths"].items()
+        for method, operation in item.items()
+        if any(parameter["name"] == "Idempotency-Key" for parameter in operation.get("parameters", []))
+    )
+    assert documented == honoured
+    assert ("/v1/purchases", "post") in documented
