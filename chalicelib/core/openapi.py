@@ -9,7 +9,7 @@ containers are never asked for.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from chalice.app import Blueprint, Response, RouteEntry
@@ -59,7 +59,7 @@ class OpenAPIDocument(BaseModel):
     tags: list[dict[str, Any]]
 
 
-def error_statuses(operation: Operation, method: str, path_parameters: Iterable[str]) -> list[int]:
+def error_statuses(operation: Operation, method: str, path_parameters: Sequence[str]) -> list[int]:
     """The error statuses a route can answer with: those it declares, and those that follow from
     what it takes (see `core.http`: a path parameter over 128 bytes is a 404; Chalice refuses a
     body that is not labelled JSON with a 415)."""
@@ -72,7 +72,7 @@ def error_statuses(operation: Operation, method: str, path_parameters: Iterable[
         statuses |= {400, 413, 422}
     if operation.idempotent:
         statuses |= {400, 409, 413, 422}
-    if any(True for _ in path_parameters):
+    if path_parameters:
         statuses.add(404)
     return sorted(statuses)
 
