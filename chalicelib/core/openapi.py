@@ -183,9 +183,23 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(mode="validation")
     required = set(schema.get("required", ()))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": _never_null(field)}
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": _inline(_never_null(field), schema),
+        }
         for name, field in schema["properties"].items()
     ]
+
+
+def _inline(field: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema whole: one that names another (an enum) takes it in its place, since
+    the document has no `$defs` of the query model for it to point to."""
+    if "$ref" not in field:
+        return field
+    named = schema["$defs"][field["$ref"].rpartition("/")[2]]
+    return {**named, **{key: value for key, value in field.items() if key != "$ref"}}
 
 
 def _never_null(field: dict[str, Any]) -> dict[str, Any]:
