@@ -55,6 +55,7 @@ from chalice.test import Client, TestLambdaClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from devstack.tables import create_queues, create_tables  # noqa: E402
+from tests.openapi import validate_answers  # noqa: E402
 
 HASH_KEY_PARAMETER = "/prakerja/local/hash-key"
 REGISTRY_KEY_PARAMETER = "/prakerja/local/registry-api-key"
@@ -160,6 +161,8 @@ def client(aws: None) -> Iterator[Client]:
         stage["environment_variables"] = {
             name: value for name, value in stage["environment_variables"].items() if name != "HASH_KEY"
         }
+        # Every answer a test receives is checked against the OpenAPI document (tests/openapi.py).
+        validate_answers(test_client.http)
         yield test_client
 
 

@@ -30,6 +30,8 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.idempotency import run_once
 from chalicelib.core.observability import logger
+from chalicelib.core.operations import Operation, declare
+from chalicelib.core.schemas import ErrorDetail, ErrorResponse
 from chalicelib.core.settings import settings
 from chalicelib.core.validation import field_problems
 
@@ -42,6 +44,9 @@ JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
 def respond(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """`body` as JSON: a response model (the route's declared one) or what JSON can hold."""
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
     return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
 
 
@@ -69,10 +74,8 @@ def status_of(error: DomainError) -> int:
 
 
 def error_response(error: DomainError, status: int | None = None) -> Response:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.fields:
-        body["fields"] = error.fields
-    return respond({"error": body}, status=status or status_of(error))
+    detail = ErrorDetail(code=error.code, message=error.message, fields=error.fields or None)
+    return respond(ErrorResponse(error=detail), status=status or status_of(error))
 
 
 def _bounded(raw: str | bytes | None) -> bytes:
@@ -137,8 +140,12 @@ def contract_errors(request: Request, get_response: Callable[[Request], Response
 _LONGEST_ID = 128
 
 
-def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
-    """`bp.route`, with domain errors answered in the contract's format and nothing else leaking."""
+def route(
+    bp: Blueprint, path: str, *, operation: Operation | None = None, **options: Any
+) -> Callable[[View], View]:
+    """`bp.route`, with domain errors answered in the contract's format and nothing else leaking.
+
+    `operation` is what the route promises (roles, body, answers), for the OpenAPI document."""
 
     def register(view: View) -> View:
         @functools.wraps(view)
@@ -156,6 +163,8 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
                 logger.exception("request failed", extra={"path": path})
                 return error_response(_INTERNAL, 500)
 
+        if operation is not None:
+            declare(handled, operation)
         bp.route(path, **options)(handled)
         return view
 
