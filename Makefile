@@ -22,6 +22,8 @@ $(INSTALLED): requirements.txt requirements-dev.txt requirements-translator.txt
 	$(PY) -m pip uninstall --quiet --yes phonenumbers
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -r requirements-translator.txt
+	# The operator CLI's `prakerja` script, editable: its libraries are pinned above.
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(CHECKOV_INSTALLED): requirements-checkov.txt

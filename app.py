@@ -3,6 +3,7 @@ nothing else."""
 
 from chalice.app import Chalice, ConvertToMiddleware
 
+from chalicelib.core import openapi
 from chalicelib.core.http import contract_errors
 from chalicelib.core.observability import flush_metrics, logger
 from chalicelib.incentives.jobs import bp as incentives_jobs
@@ -38,6 +39,7 @@ app.register_blueprint(surveys)
 app.register_blueprint(surveys_jobs)
 app.register_blueprint(reports)
 app.register_blueprint(notify_jobs)
+app.register_blueprint(openapi.bp)
 registration_service.add_record_section(purchases_section)
 registration_service.add_record_section(payments_section)
 registration_service.add_record_section(surveys_section)

@@ -48,10 +48,14 @@ os.environ.update(
     }
 )
 
+from chalice import test as chalice_test  # noqa: E402
+from chalice.config import Config  # noqa: E402
+from chalice.local import LambdaContext  # noqa: E402
 from chalice.test import Client, TestLambdaClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from devstack.tables import create_queues, create_tables  # noqa: E402
+from tests.openapi import validate_answers  # noqa: E402
 
 HASH_KEY_PARAMETER = "/prakerja/local/hash-key"
 REGISTRY_KEY_PARAMETER = "/prakerja/local/registry-api-key"
@@ -66,6 +70,26 @@ def _invoke_as_the_function(invoke: Callable[..., Any]) -> Callable[..., Any]:
 
 
 TestLambdaClient.invoke = _invoke_as_the_function(TestLambdaClient.invoke)  # type: ignore[method-assign]
+
+
+@cache
+def _timeout_ms(function_name: str) -> int:
+    path = Path(__file__).parent.parent / ".chalice" / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    scoped = Config(chalice_stage="dev", function_name=function_name, config_from_disk=config)
+    return int(scoped.lambda_timeout) * 1000
+
+
+class _ConfiguredContext(LambdaContext):
+    """An invocation has its function's configured time, as on Lambda. Chalice's test client gives
+    every one three seconds, which a loaded machine can spend before a job's first page is done:
+    the job then stops early, as it must, and a test that ran it once finds work left."""
+
+    def __init__(self, function_name: str, memory_size: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(function_name, memory_size, max_runtime_ms=_timeout_ms(function_name))
+
+
+chalice_test.LambdaContext = _ConfiguredContext  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -137,6 +161,8 @@ def client(aws: None) -> Iterator[Client]:
         stage["environment_variables"] = {
             name: value for name, value in stage["environment_variables"].items() if name != "HASH_KEY"
         }
+        # Every answer a test receives is checked against the OpenAPI document (tests/openapi.py).
+        validate_answers(test_client.http)
         yield test_client
 
 

@@ -31,6 +31,8 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.idempotency import run_once
 from chalicelib.core.observability import logger
+from chalicelib.core.operations import Operation, declare
+from chalicelib.core.schemas import ErrorDetail, ErrorResponse
 from chalicelib.core.settings import settings
 from chalicelib.core.validation import field_problems
 
@@ -43,6 +45,9 @@ JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
 def respond(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """`body` as JSON: a response model (the route's declared one) or what JSON can hold."""
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
     return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
 
 
@@ -70,10 +75,8 @@ def status_of(error: DomainError) -> int:
 
 
 def error_response(error: DomainError, status: int | None = None) -> Response:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.fields:
-        body["fields"] = error.fields
-    return respond({"error": body}, status=status or status_of(error))
+    detail = ErrorDetail(code=error.code, message=error.message, fields=error.fields or None)
+    return respond(ErrorResponse(error=detail), status=status or status_of(error))
 
 
 def _bounded(raw: str | bytes | None) -> bytes:
@@ -138,8 +141,12 @@ def contract_errors(request: Request, get_response: Callable[[Request], Response
 _LONGEST_ID = 128
 
 
-def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
-    """`bp.route`, with domain errors answered in the contract's format and nothing else leaking;
+def route(
+    bp: Blueprint, path: str, *, operation: Operation | None = None, **options: Any
+) -> Callable[[View], View]:
+    """`bp.route`, with domain errors answered in the contract's format and nothing else leaking.
+
+    `operation` is what the route promises (roles, body, answers), for the OpenAPI document;
     `cors=True` allows the programme's site alone (`core.cors`), never Chalice's `*`."""
 
     def register(view: View) -> View:
@@ -158,6 +165,8 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[View], View]:
                 logger.exception("request failed", extra={"path": path})
                 return error_response(_INTERNAL, 500)
 
+        if operation is not None:
+            declare(handled, operation)
         if options.get("cors") is True:
             options["cors"] = site_cors()
         bp.route(path, **options)(handled)

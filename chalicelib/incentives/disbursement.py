@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,9 +46,11 @@ from chalicelib.incentives.stores import accounts, payments
 from chalicelib.registration import service as registration
 
 PAGE = 100
-# Claims of a page sent side by side: each is a conditional transaction of its own, so they may
-# race nothing but another run (whose claim then fails its condition). One after another, 10,000
-# claims at a DynamoDB round trip each would take longer than the partners need to pay them.
+# A page's claims go ten to a transaction (three items each: 30 of DynamoDB's 100), and the
+# page's transactions side by side. One claim after another, 10,000 claims at a DynamoDB round
+# trip each would take longer than the partners need to pay them. A claim's conditions race
+# nothing but another run, and a transaction it refuses is claimed again payment by payment.
+CLAIMS_PER_TRANSACTION = 10
 CLAIMERS = 10
 ANSWER_TRIES = 5
 IN_FLIGHT = frozenset({PaymentStatus.SENDING, PaymentStatus.SENT})
@@ -97,18 +99,47 @@ def dispatch(has_time: Callable[[], bool]) -> dict[str, Any]:
 
 
 def _claim_all(page: list[Payment], now: datetime) -> list[Payment]:
-    """The page's payments that this run claimed, claimed concurrently; each claim runs in a copy
+    """The page's payments that this run claimed, several groups at once; each claim runs in a copy
     of this context (the clock and what the observability layer keeps there)."""
+    payable = [payment for payment in page if payment.partner_id is not None]
+    for payment in page:
+        if payment.partner_id is None:
+            settling.settle(payment, None, transitions.no_account(payment), now)
+    groups = [
+        payable[start : start + CLAIMS_PER_TRANSACTION]
+        for start in range(0, len(payable), CLAIMS_PER_TRANSACTION)
+    ]
     with ThreadPoolExecutor(CLAIMERS) as pool:
-        claims = [pool.submit(contextvars.copy_context().run, _claim, payment, now) for payment in page]
-        return [claimed for claim in claims if (claimed := claim.result()) is not None]
+        claims = [pool.submit(contextvars.copy_context().run, _claim_group, group, now) for group in groups]
+        return [claimed for claim in claims for claimed in claim.result()]
+
+
+def _claim_group(group: list[Payment], now: datetime) -> list[Payment]:
+    """Claim the group in one transaction; if another run took any of them, claim each alone, so
+    that one taken payment holds back none of the others."""
+    unit = UnitOfWork()
+    claimed = [_add_claim(unit, payment, now) for payment in group]
+    try:
+        unit.commit()
+    except Refused:
+        return [alone for payment in group if (alone := _claim(payment, now)) is not None]
+    return claimed
 
 
 def _claim(payment: Payment, now: datetime) -> Payment | None:
     """Take a due payment for a new attempt: both written, or neither (another run took it)."""
-    if payment.partner_id is None:
-        settling.settle(payment, None, transitions.no_account(payment), now)
+    unit = UnitOfWork()
+    claimed = _add_claim(unit, payment, now)
+    try:
+        unit.commit()
+    except Refused:
         return None
+    return claimed
+
+
+def _add_claim(unit: UnitOfWork, payment: Payment, now: datetime) -> Payment:
+    """The payment moved on to a new attempt, the attempt created and the move's audit record."""
+    assert payment.partner_id is not None
     claimed = transitions.claimed(payment, payment.partner_id)
     attempt = Attempt(
         attempt_id=attempt_id(payment.payment_id, claimed.attempts),
@@ -118,14 +149,9 @@ def _claim(payment: Payment, now: datetime) -> Payment | None:
         state=AttemptState.CREATED,
         created_at=now,
     )
-    unit = UnitOfWork()
     payments.move(unit, payment, claimed, look_at=now + AWAIT_CALLBACK)
     payments.add_attempt(unit, attempt)
     payments.add_history(unit, payment, claimed.status, now, "disbursement", {"attempt": attempt.attempt_id})
-    try:
-        unit.commit()
-    except Refused:
-        return None
     return claimed
 
 
@@ -151,18 +177,38 @@ def _queue(claimed: list[Payment]) -> None:
 # --- send: one payment through its partner ------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Ready:
+    """A payment whose attempt may go to its partner: a first one already SUBMITTING (rule 1), or
+    one that must be asked about before anything is sent again (rule 2)."""
+
+    payment: Payment
+    attempt: Attempt
+    first: bool
+
+
 def send(payment_id: str) -> str:
     """Move the payment's current attempt on with its partner; what happened, for the summary."""
+    ready = prepare(payment_id)
+    return "SKIPPED" if ready is None else exchange(ready)
+
+
+def prepare(payment_id: str) -> Ready | None:
+    """All that comes before the partner is called: None when there is nothing to send."""
     payment, attempts = payments.payment(payment_id)
     if payment is None or payment.status not in IN_FLIGHT:
-        return "SKIPPED"
+        return None
     attempt = attempts.get(payment.current_attempt or "")
     if attempt is None or attempt.state in FINAL_ATTEMPTS:
-        return "SKIPPED"
+        return None
     if attempt.state is not AttemptState.CREATED:
-        return _exchange(payment, attempt, first=False)
+        return Ready(payment, attempt, first=False)
     submitting = _submitting(payment, attempt)
-    return "SKIPPED" if submitting is None else _exchange(*submitting, first=True)
+    return None if submitting is None else Ready(*submitting, first=True)
+
+
+def exchange(ready: Ready) -> str:
+    return _exchange(ready.payment, ready.attempt, ready.first)
 
 
 def _exchange(payment: Payment, attempt: Attempt, first: bool) -> str:

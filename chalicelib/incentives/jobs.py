@@ -7,15 +7,16 @@ is slow or down holds back only its own payments.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalice.app import Blueprint, CloudWatchEvent, Cron, Rate, SQSEvent
 
 from chalicelib.core.jobs import Message, each_message, time_keeper
 from chalicelib.core.settings import settings
+from chalicelib.incentives import batches, schedules
 from chalicelib.incentives import disbursement as payouts
 from chalicelib.incentives import reconciliation as settlement
-from chalicelib.incentives import schedules
 
 bp = Blueprint(__name__)
 BATCH = 10
@@ -42,10 +43,21 @@ def reconciliation(event: CloudWatchEvent) -> dict[str, Any]:
 
 
 def _send_each(event: SQSEvent) -> dict[str, Any]:
-    def send(message: Message) -> None:
-        payouts.send(message.body["payment_id"])
+    with batches.Batch([_payment_id(record) for record in event.to_dict()["Records"]]) as batch:
 
-    return each_message(event, send)
+        def send(message: Message) -> None:
+            batch.send(message.body["payment_id"])
+
+        return each_message(event, send)
+
+
+def _payment_id(record: dict[str, Any]) -> str | None:
+    """The message's payment, for preparing it ahead; a message that has none fails on its turn."""
+    try:
+        payment_id = json.loads(record["body"])["payment_id"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return payment_id if isinstance(payment_id, str) else None
 
 
 def _queue(partner_id: str) -> str:

@@ -125,6 +125,14 @@ def held(payment: Payment, reason: str) -> Step:
     return Step(replace(payment, status=PaymentStatus.NEEDS_ACTION, reason=reason), AttemptState.FAILED)
 
 
+def reopened(payment: Payment) -> Payment:
+    """A payment waiting for an admin, sent again because a second admin approved it: due now,
+    with a new budget of attempts (its attempt ids go on counting, so none is ever reused)."""
+    if payment.status is not PaymentStatus.NEEDS_ACTION:
+        raise ValueError(f"only a payment that needs action is re-opened, not {payment.status.value}")
+    return replace(payment, status=PaymentStatus.DUE, failures=0, reason=None)
+
+
 def reconciled(payment: Payment) -> Payment:
     """A paid payment found in its partner's settlement file with the same amount."""
     if payment.status is not PaymentStatus.PAID:

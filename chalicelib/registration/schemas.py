@@ -22,7 +22,9 @@ from pydantic import (
 )
 
 from chalicelib.core.provinces import is_province
+from chalicelib.core.schemas import Instant, Omitted, ResponseModel, omitted_when_none
 from chalicelib.core.validation import Moment, Plain
+from chalicelib.registration.model import ImportKind, ImportStatus, SelectionState, Status, Verification
 
 Education = Literal["NONE", "SD", "SMP", "SMA", "SMK", "D1", "D2", "D3", "D4", "S1", "S2", "S3"]
 EmploymentStatus = Literal["UNEMPLOYED", "LAID_OFF", "FURLOUGHED", "EMPLOYED", "SELF_EMPLOYED"]
@@ -92,9 +94,8 @@ class WaveRequest(BaseModel):
         return self
 
 
-class WaveView(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class WaveView(ResponseModel):
+    # Moments as pydantic writes them (UTC with `Z`), as this answer always has: not `Instant`.
     wave_id: str
     opens_at: datetime
     closes_at: datetime
@@ -155,3 +156,79 @@ class ImportRequest(BaseModel):
     kind: Literal["registrations", "cohort", "exclusion"]
     filename: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$"), Plain]
     province: str | None = Field(default=None, pattern=r"^\d{2}$")
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+class WaveList(ResponseModel):
+    waves: list[WaveView]
+
+
+class Registered(ResponseModel):
+    participant_id: str
+    status: Status
+
+
+class Applied(ResponseModel):
+    participant_id: str
+    wave_id: str
+    status: Status
+
+
+class SelectionRequested(ResponseModel):
+    wave_id: str
+    selection: SelectionState
+
+
+class ImportRequested(ResponseModel):
+    import_id: str
+    upload_url: str = Field(description="A presigned S3 PUT for the CSV file.")
+    status: ImportStatus
+
+
+class ImportView(ResponseModel):
+    import_id: str
+    kind: ImportKind
+    province: str
+    filename: str
+    status: ImportStatus
+    counts: dict[str, int] = Field(description="Rows per outcome.")
+    error_counts: dict[str, int] = Field(description="Rows per error code.")
+    reason: str | None = Field(description="Why the file was rejected whole.")
+    reason_message: str | None
+    report_url: str | None = Field(description="A presigned S3 GET of the per-row report, once done.")
+
+
+class ParticipantRecord(ResponseModel):
+    """Registration's part of the participant record; every later stage adds its section
+    (`records.record_model`). Identity numbers are masked to their last four digits."""
+
+    participant_id: str
+    status: Status
+    verification: Verification
+    nik: str
+    kk_number: str
+    full_name: str
+    province_code: str
+    regency_code: str
+    cohorts: list[str]
+    wave_id: str | None
+    registered_at: Instant
+    # One shape whatever the stage: null until selection gives a value.
+    selected_wave: str | None
+    balance: int | None
+    purchase_deadline: Instant | None = Field(description="End of day, Jakarta time.")
+    balance_expires_at: Instant | None
+    revocation_reason: str | Omitted = omitted_when_none()
+
+
+class AuditEvent(ResponseModel):
+    at: Instant
+    actor: str
+    action: str
+    status_from: str | None
+    status_to: str | None
+    reason: str | None
+    details: dict[str, str | int]
+    note: str | Omitted = omitted_when_none("Admins only, masked.")

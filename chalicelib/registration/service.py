@@ -8,8 +8,9 @@ registration's writes to its own unit of work through the functions here, and co
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
+
+from pydantic import BaseModel
 
 from chalicelib.core.storage import UnitOfWork
 from chalicelib.registration import figures, records
@@ -93,12 +94,20 @@ BALANCE_REFUSED = balance.BALANCE
 PARTICIPANT_MOVED = balance.PARTICIPANT
 
 
-def participant_record(participant: Participant) -> dict[str, object]:
+RecordSection = records.Section
+
+
+def participant_record(participant: Participant) -> BaseModel:
     """The contract's participant record, with every later stage's section (see `records`)."""
     return records.record(participant)
 
 
-def add_record_section(section: Callable[[Participant], dict[str, object]]) -> None:
+def record_model() -> type[BaseModel]:
+    """The model of `participant_record`'s answer, once every section has been added."""
+    return records.record_model()
+
+
+def add_record_section(section: RecordSection) -> None:
     """A later stage's part of the participant record; `app.py` adds each when it wires the app."""
     records.add_section(section)
 

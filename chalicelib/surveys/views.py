@@ -7,6 +7,7 @@ from chalicelib.registration import service as registration
 from chalicelib.registration.model import Participant
 from chalicelib.surveys import definitions
 from chalicelib.surveys.model import Survey, SurveyStatus
+from chalicelib.surveys.schemas import Questionnaire, QuestionView, SurveysSection, SurveyView
 from chalicelib.surveys.stores import surveys
 
 
@@ -17,31 +18,42 @@ def _status(survey: Survey) -> SurveyStatus:
     return survey.status
 
 
-def survey_view(survey: Survey) -> dict[str, object]:
+def _survey_fields(survey: Survey) -> dict[str, object]:
     return {
         "survey_id": survey.survey_id,
         "round": survey.round,
-        "status": _status(survey).value,
-        "due_date": survey.due_date.isoformat(),
-        "deadline": survey.deadline.isoformat() if survey.deadline else None,
+        "status": _status(survey),
+        "due_date": survey.due_date,
+        "deadline": survey.deadline,
     }
 
 
-def surveys_section(participant: Participant) -> dict[str, object]:
-    """The surveys stage's part of the participant record: one query of their partition."""
-    return {"surveys": [survey_view(survey) for survey in surveys.surveys_of(participant.participant_id)]}
+def _surveys(participant: Participant) -> SurveysSection:
+    """One query of their partition."""
+    return SurveysSection(
+        surveys=[
+            SurveyView.model_validate(_survey_fields(survey))
+            for survey in surveys.surveys_of(participant.participant_id)
+        ]
+    )
 
 
-def questionnaire(survey: Survey) -> dict[str, object]:
+# The surveys stage's part of the participant record (`app.py` adds it to registration's).
+surveys_section = registration.RecordSection(SurveysSection, _surveys)
+
+
+def questionnaire(survey: Survey) -> Questionnaire:
     """The survey with its questions: those of the version it was sent with (or today's, while it
     waits to be sent), and the answers once given."""
     version = survey.version or definitions.current_version()
-    return {
-        **survey_view(survey),
-        "version": version,
-        "questions": [
-            question.model_dump(exclude_defaults=False)
-            for question in definitions.definition(version).questions
-        ],
-        "answers": survey.answers or None,
-    }
+    return Questionnaire.model_validate(
+        {
+            **_survey_fields(survey),
+            "version": version,
+            "questions": [
+                QuestionView.model_validate(question.model_dump())
+                for question in definitions.definition(version).questions
+            ],
+            "answers": survey.answers or None,
+        }
+    )

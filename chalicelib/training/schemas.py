@@ -1,4 +1,5 @@
-"""Request shapes of the training routes; validators are built on first use (see registration)."""
+"""Request and response shapes of the training routes; validators are built on first use (see
+registration)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.core.schemas import Instant, ResponseModel
 from chalicelib.core.validation import Moment, Plain
+from chalicelib.training.model import PurchaseStatus
 
 COURSE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # The whole training balance: no course may cost more than a participant can ever hold.
@@ -88,3 +91,68 @@ class RevocationRequest(BaseModel):
     note: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Plain] | None
     ) = None
+
+
+class CourseQuery(BaseModel):
+    """The catalogue's query parameters (the view reads them itself: this documents them)."""
+
+    platform: str | None = Field(default=None, description="A platform's id.")
+    category: str | None = None
+    q: str | None = Field(default=None, description="Words of the title or the institution.")
+    cursor: str | None = Field(default=None, description="The `next` of the page before.")
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+class RatingSummary(ResponseModel):
+    average: float | None
+    count: int
+
+
+class CourseView(ResponseModel):
+    course_id: str
+    platform_id: str
+    title: str
+    institution: str
+    category: str
+    price: int
+    hours: int
+    active: bool
+    rating: RatingSummary
+
+
+class CourseList(ResponseModel):
+    courses: list[CourseView]
+    next: str | None = Field(description="The cursor of the next page; null on the last.")
+
+
+class PurchaseView(ResponseModel):
+    purchase_id: str
+    course_id: str
+    platform_id: str
+    price: int
+    status: PurchaseStatus
+    redemption_code: str
+    purchased_at: Instant
+    completed_at: Instant | None
+    certificate_no: str | None
+    stars: int | None
+
+
+class Bought(PurchaseView):
+    balance: int = Field(description="The balance left after the purchase.")
+
+
+class Rated(ResponseModel):
+    purchase_id: str
+    course_id: str
+    stars: int
+    rating: RatingSummary
+
+
+class PurchasesSection(ResponseModel):
+    """Training's part of the participant record."""
+
+    purchases: list[PurchaseView]

@@ -402,6 +402,9 @@ def _server(partners: FakePartners, host: str, port: int) -> ThreadingHTTPServer
     class Handler(BaseHTTPRequestHandler):
         # Keep-alive, as a partner's real API answers: the app's client keeps a pool of connections.
         protocol_version = "HTTP/1.1"
+        # A reply goes out in two writes (head, then body): with Nagle's algorithm the body would
+        # wait for the client's delayed ACK of the head, 40 ms on Linux, on every answer.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             self._serve("GET")

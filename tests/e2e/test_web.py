@@ -24,6 +24,7 @@ from bench.browser import CHROMIUM, launch
 from bench.local_stack import Stack, local_stack
 from bench.people import person
 from bench.purchases import call, run_job, set_clock, token
+from tests.openapi import operation_for
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -255,29 +256,27 @@ def test_the_site_is_allowed_by_cors_and_another_origin_is_not(journey: Journey)
     assert theirs.headers.get("Access-Control-Allow-Origin") in (None, journey.stack.web)
 
 
-@pytest.mark.xfail(strict=True, reason="GET /v1/openapi.json lands with the OpenAPI part")
-def test_every_call_the_pages_make_is_in_the_openapi_document(journey: Journey) -> None:
-    from tests.openapi import operation_for  # type: ignore[import-not-found,unused-ignore]
+# The dashboard asks for the stats' time series, which the stats part adds to the API; until then
+# the page shows "belum tersedia" for its 404, and the call is the one the document may lack.
+NOT_YET_IN_THE_API = re.compile(r"^/v1/stats/provinces/[0-9]+/series$")
 
+
+def test_every_call_the_pages_make_is_in_the_openapi_document(journey: Journey) -> None:
     answer = requests.get(f"{journey.stack.api}/v1/openapi.json", timeout=10)
     answer.raise_for_status()
     document = answer.json()
-
-    def documented(method: str, path: str) -> bool:
-        try:
-            return operation_for(document, method, path) is not None
-        except LookupError:
-            return False
 
     # The local issuer's route stands in for Cognito: no deployed stage has it, nor the document.
     undocumented = sorted(
         {
             (method, path)
             for method, path in journey.requests
-            if not path.startswith("/dev/") and not documented(method, path)
+            if not path.startswith("/dev/")
+            and operation_for(document, method, path) is None
+            and not NOT_YET_IN_THE_API.match(path)
         }
     )
-    assert journey.requests
+    assert ("POST", "/v1/purchases") in journey.requests
     assert undocumented == []
 
 

@@ -34,10 +34,20 @@ class Callbacks:
     delivered: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
 
     def deliver(self, client: Client) -> list[int]:
+        """Each waiting callback to the app; one whose request died is kept, with those after it,
+        as a partner that got no answer would send it again."""
         with self.lock:
             taken, self.waiting = self.waiting, []
-        self.delivered += taken
-        return [client.http.post(path, headers=headers, body=raw).status_code for path, headers, raw in taken]
+        statuses = []
+        for index, (path, headers, raw) in enumerate(taken):
+            try:
+                statuses.append(client.http.post(path, headers=headers, body=raw).status_code)
+            except BaseException:
+                with self.lock:
+                    self.waiting[:0] = taken[index:]
+                raise
+            self.delivered.append(taken[index])
+        return statuses
 
     def replay(self, client: Client) -> list[int]:
         """Every callback delivered so far, once more (their signatures hold for five minutes)."""

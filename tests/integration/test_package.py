@@ -246,6 +246,14 @@ def test_the_bundle_ships_the_pinned_botocore_and_no_phone_geodata(package_direc
     assert "phonenumbers/__init__.py" in names
 
 
+def test_the_bundle_carries_no_operator_cli(package_directory: Path) -> None:
+    """`make install` puts the `prakerja` CLI beside the app; Lambda gets none of it, nor its libraries."""
+    with zipfile.ZipFile(package_directory / "deployment.zip") as package:
+        tops = {name.split("/")[0] for name in package.namelist()}
+    assert "chalicelib" in tops
+    assert not tops & {"prakerja_cli", "typer", "rich", "shellingham", "prakerja_backend.egg-info"}
+
+
 def test_the_stage_parameter_is_the_stage_packaged(packaged: dict[str, Any]) -> None:
     """Chalice writes the stage into every function (`STAGE`): a stack of another `Stage` is refused."""
     assert packaged["Parameters"]["Stage"]["Default"] == "prod"

@@ -29,7 +29,7 @@ def lint(tree: Path) -> subprocess.CompletedProcess[str]:
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the packages the contracts cover, and their configuration."""
     copy = tmp_path_factory.mktemp("house")
-    for package in ("chalicelib", "devstack", "tests", "bench"):
+    for package in ("chalicelib", "devstack", "tests", "bench", "prakerja_cli"):
         shutil.copytree(PROJECT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PROJECT / "pyproject.toml", copy / "pyproject.toml")
     return copy
@@ -83,6 +83,26 @@ def test_the_house_keeps_every_contract(tree: Path) -> None:
             "chalicelib/reports/_probe.py",
             "from chalicelib.core.storage import UnitOfWork",
             "Reports write nothing: no unit of work, outbox, queue or file",
+        ),
+        (
+            "chalicelib/core/_probe.py",
+            "from prakerja_cli.text import rupiah",
+            "Deployed code does not import the operator CLI",
+        ),
+        (
+            "chalicelib/reports/_probe.py",
+            "import rich.table",
+            "Deployed code does not import the operator CLI",
+        ),
+        (
+            "prakerja_cli/_probe.py",
+            "from chalicelib.core.provinces import province_names",
+            "The operator CLI talks to the API over HTTP only",
+        ),
+        (
+            "prakerja_cli/_probe.py",
+            "import boto3",
+            "The operator CLI talks to the API over HTTP only",
         ),
     ],
 )

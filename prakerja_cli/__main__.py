@@ -1,0 +1,3 @@
+from prakerja_cli.main import run
+
+run()
