@@ -3,8 +3,11 @@ that change them (`core.counters`)."""
 
 from __future__ import annotations
 
-from chalicelib.core import counters
+from datetime import UTC
+
+from chalicelib.core import counters, tallies
 from chalicelib.core.storage import UnitOfWork
+from chalicelib.registration.model import Participant
 
 FIGURES = ("registered", "applied", "selected")
 COHORT = "COHORT"
@@ -20,6 +23,19 @@ def count(
     counters.add_in(unit, counters.province_scope(province_code), spread_by, figures)
     if wave_id is not None:
         counters.add_in(unit, counters.wave_scope(wave_id, province_code), spread_by, figures)
+
+
+def count_registered(unit: UnitOfWork, participant: Participant) -> None:
+    """One more registration decided in the province, in the hour it was made: tallied
+    (`core.tallies`), since a spike of registrations is a spike of identity checks too."""
+    hour = participant.registered_at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+    tallies.tally_in(
+        unit,
+        counters.province_scope(participant.province_code),
+        f"HOUR#{hour}",
+        participant.participant_id,
+        {"registered": 1},
+    )
 
 
 def count_cohort(unit: UnitOfWork, province_code: str, cohort: str, spread_by: str) -> None:

@@ -75,6 +75,7 @@ __all__ = [
     "own_record",
     "participant",
     "participant_id_for",
+    "participants_in_province",
     "programme_today",
     "rank_in",
     "record_for",
@@ -106,6 +107,14 @@ def add_record_section(section: Callable[[Participant], dict[str, object]]) -> N
 def cohorts(groups: dict[str, dict[str, int]]) -> dict[str, int]:
     """Participants per cohort, from the groups of a province's counters (`counters.totals`)."""
     return figures.cohorts(groups)
+
+
+def participants_in_province(
+    province_code: str, after: str | None, limit: int
+) -> tuple[list[Participant], str | None]:
+    """A page of the province's decided participants (for the drift check): the page, and the
+    position the next one starts after (None at the end)."""
+    return participants.in_province(province_code, after, limit)
 
 
 def events(participant_id: str) -> list[Event]:
