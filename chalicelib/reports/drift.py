@@ -2,8 +2,10 @@
 from what the counters say reported.
 
 The counters move in the transactions that change what they count, so they should never drift;
-this is how we know. A pass reads each province's decided participants through their index
-partition (`registration.service.participants_in_province`), a page at a time, and per person
+this is how we know. A pass first reads the participants whose identity check is pending (the
+16 shards of their index: what they did before the registry answered counts, their registration
+not yet), then each province's decided participants through their index partition
+(`registration.service.participants_in_province`), a page at a time, and per person
 their audit trail (applications, selections, revocations, expiries), their purchases and their
 payments: queries of one person's records, never a scan. The pass's sums and its position are
 saved after every page over the version it read (`core.checkpoints`): a run killed mid-page
@@ -28,7 +30,7 @@ from chalicelib.core.provinces import province_names
 from chalicelib.incentives import service as incentives
 from chalicelib.incentives.model import Kind, PaymentStatus
 from chalicelib.registration import service as registration
-from chalicelib.registration.model import Participant, Status
+from chalicelib.registration.model import Participant, Status, Verification
 from chalicelib.training import service as training
 from chalicelib.training.model import PurchaseStatus
 
@@ -56,7 +58,8 @@ _PAID = (PaymentStatus.PAID.value, PaymentStatus.RECONCILED.value)
 
 def recount(participant: Participant) -> tuple[Counter[str], Counter[str]]:
     """One person's part of their province's figures, and of its cohort counts."""
-    found: Counter[str] = Counter(registered=1)
+    decided = participant.verification is not Verification.PENDING
+    found: Counter[str] = Counter(registered=int(decided))
     for event in registration.events(participant.participant_id):
         if event.action in ("APPLIED", "SELECTED"):
             found[event.action.lower()] += 1
@@ -106,10 +109,14 @@ def check(has_time: Callable[[], bool]) -> dict[str, Any]:
         last = state.get("last_report")
         if last and now - datetime.fromisoformat(last["started_at"]) < EVERY:
             return {"report": last, "more": False}
-        state = {"started_at": now.isoformat(), "province": 0, "after": None, "sums": {}, "cohorts": {}}
-        state |= {"differences": {}, "last_report": last}
+        state = {"started_at": now.isoformat(), "shard": 0, "province": 0, "after": None, "pending": {}}
+        state |= {"sums": {}, "cohorts": {}, "differences": {}, "last_report": last}
     provinces = sorted(province_names())
     try:
+        while state["shard"] < registration.VERIFICATION_SHARDS:
+            if not has_time():
+                return {"shard": state["shard"], "more": True}
+            version = _pending_page(state, version)
         while state["province"] < len(provinces):
             if not has_time():
                 return {"province": provinces[state["province"]], "more": True}
@@ -122,9 +129,26 @@ def check(has_time: Callable[[], bool]) -> dict[str, Any]:
     return {"report": report, "more": False}
 
 
+def _pending_page(state: dict[str, Any], version: int) -> int:
+    """Recount one page of pending participants into their provinces' opening sums."""
+    page, after = registration.participants_pending(state["shard"], state["after"], PAGE)
+    for participant in page:
+        found, tagged = recount(participant)
+        into = state["pending"].setdefault(participant.province_code, {"sums": {}, "cohorts": {}})
+        into["sums"] = dict(Counter(into["sums"]) + found)
+        into["cohorts"] = dict(Counter(into["cohorts"]) + tagged)
+    state["after"] = after
+    if after is None:
+        state["shard"] += 1
+    return checkpoints.save(JOB, KEY, state, version)
+
+
 def _page(state: dict[str, Any], code: str, version: int) -> int:
     """Recount one page of the province's participants, or compare it once it has none left;
     saved with the pass's position as one checkpoint."""
+    if state["after"] is None and not state["sums"] and not state["cohorts"]:
+        opening = state["pending"].get(code, {})
+        state["sums"], state["cohorts"] = opening.get("sums", {}), opening.get("cohorts", {})
     page, after = registration.participants_in_province(code, state["after"], PAGE)
     sums, cohorts = Counter(state["sums"]), Counter(state["cohorts"])
     for participant in page:

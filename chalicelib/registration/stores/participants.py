@@ -238,7 +238,15 @@ def in_province(province_code: str, after: str | None, limit: int) -> tuple[list
     """Up to `limit` of the province's decided participants in order of registration, after the
     index position `after`; the position to go on from, None at the end. A query of one index
     partition (`province_entry`), never a scan of the table."""
-    partition = f"PROVINCE#{province_code}"
+    return _index_page(f"PROVINCE#{province_code}", after, limit)
+
+
+def pending(shard: int, after: str | None, limit: int) -> tuple[list[Participant], str | None]:
+    """The same, of one shard of the participants whose identity check is pending."""
+    return _index_page(f"VERIFY#{shard:02d}", after, limit)
+
+
+def _index_page(partition: str, after: str | None, limit: int) -> tuple[list[Participant], str | None]:
     condition = None if after is None else ProfileRecord.gsi2sk > after
     records = list(ProfileRecord.gsi2.query(partition, condition, limit=limit))
     position = str(records[-1].gsi2sk) if len(records) == limit else None
