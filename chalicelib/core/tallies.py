@@ -3,12 +3,18 @@
 A counter of `core.counters` spreads a scope over 16 shards: 2,000 registrations in one province
 would write each of them about 125 times. A tally spreads the same figures over `SHARDS` items per
 series bucket (an hour, a day) instead, so a spike of 2,000 writes each about 4 times, and the
-`stats` job folds them, shard by shard, into the scope's `ROLLUP` item and into the bucket's item
-of each series the caller names: in one transaction that also deletes the shards it read, on the
-condition that they still hold what it read. A kill loses nothing and repeats nothing (each fold
-is all or nothing, and what is left in the tally is exactly what is not folded yet), and readers
-add the scope's unfolded shards to its figures (`counters.totals`), so a figure is exact whether
-or not the job has run; the series are exact once it has.
+`stats` job folds them, up to `FOLD_CHUNK` shards of one bucket at a time, into one of the scope's
+`ROLLUP_PARTS` rollup items and into the bucket's item of each series the caller names: in one
+transaction that also deletes the shards it read, on the condition that they still hold what it
+read. A kill loses nothing and repeats nothing (each fold is all or nothing, and what is left in
+the tally is exactly what is not folded yet), and readers add the scope's unfolded shards to its
+figures (`counters.totals`), so a figure is exact whether or not the job has run; the series are
+exact once it has.
+
+What one run writes: each series bucket item once per chunk of its bucket's shards (a spike of
+2,000 in one hour fills about 500 shards, 6 chunks), each rollup part about once. A series shared
+by many scopes (the national one) is spread over parts by scope, so that 38 provinces folding
+in one run do not all write the same item; its readers add the parts up.
 """
 
 from __future__ import annotations
@@ -29,11 +35,15 @@ from chalicelib.core.counters import (
 from chalicelib.core.storage import Refused, UnitOfWork
 
 SHARDS = 512
-# Shards folded per transaction: with the rollup item and two series items per bucket (the scope's
-# and the national one), a transaction of DynamoDB's 100 operations at most.
-FOLD_CHUNK = 60
+# Shards of one bucket folded per transaction: with a rollup part and the bucket's item in two
+# series (the scope's and the national one), DynamoDB's 100 operations.
+FOLD_CHUNK = 97
 FOLD_ATTEMPTS = 3
 ROLLUP = "ROLLUP"
+ROLLUP_PARTS = 16
+SERIES_PARTS = 8
+# A series target: the series' scope, and whether it is shared by many scopes (spread over parts).
+Target = tuple[str, bool]
 
 
 def series_scope(scope: str) -> str:
@@ -65,24 +75,31 @@ def figures_of(item: Mapping[str, Any]) -> dict[str, int]:
     return {name: int(value["N"]) for name, value in item.items() if "N" in value}
 
 
-def fold(scope: str, series: tuple[str, ...], has_time: Callable[[], bool]) -> dict[str, int]:
-    """Fold `scope`'s tally into its `ROLLUP` item and each of `series`' bucket items; how many
-    shards were folded and how many were left (a shard written to while it was being folded, or
-    no time left), for the next run."""
+def fold(scope: str, series: tuple[Target, ...], has_time: Callable[[], bool]) -> dict[str, int]:
+    """Fold `scope`'s tally into its rollup and each of `series`' bucket items; how many shards
+    were folded and how many were left (written to while being folded, or no time left), for the
+    next run."""
     folded = left = 0
-    items = unfolded(scope)
-    for start in range(0, len(items), FOLD_CHUNK):
-        chunk = items[start : start + FOLD_CHUNK]
-        if not has_time() or not _fold_chunk(scope, series, chunk):
-            left += len(chunk)
-            continue
-        folded += len(chunk)
+    by_bucket: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in unfolded(scope):
+        by_bucket[item["bucket"]["S"]].append(item)
+    for bucket, items in sorted(by_bucket.items()):
+        for start in range(0, len(items), FOLD_CHUNK):
+            chunk = items[start : start + FOLD_CHUNK]
+            if not has_time() or not _fold_chunk(scope, bucket, series, chunk):
+                left += len(chunk)
+                continue
+            folded += len(chunk)
     return {"folded": folded, "left": left}
 
 
-def _fold_chunk(scope: str, series: tuple[str, ...], chunk: list[dict[str, Any]]) -> bool:
+def _part(value: str, parts: int) -> int:
+    return int(hashlib.blake2b(value.encode(), digest_size=4).hexdigest(), 16) % parts
+
+
+def _fold_chunk(scope: str, bucket: str, series: tuple[Target, ...], chunk: list[dict[str, Any]]) -> bool:
     for _ in range(FOLD_ATTEMPTS):
-        if _commit_fold(scope, series, chunk):
+        if _commit_fold(scope, bucket, series, chunk):
             return True
         # Someone added to a shard since it was read: read the chunk's shards again.
         chunk = [item for item in (_reread(scope, item["sk"]["S"]) for item in chunk) if item]
@@ -94,15 +111,13 @@ def _reread(scope: str, sort_key: str) -> dict[str, Any] | None:
     return dict(item) if item else None
 
 
-def _commit_fold(scope: str, series: tuple[str, ...], chunk: list[dict[str, Any]]) -> bool:
+def _commit_fold(scope: str, bucket: str, series: tuple[Target, ...], chunk: list[dict[str, Any]]) -> bool:
     total: dict[str, int] = defaultdict(int)
-    per_bucket: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     unit = UnitOfWork()
     for item in chunk:
         figures = figures_of(item)
         for name, value in figures.items():
             total[name] += value
-            per_bucket[item["bucket"]["S"]][name] += value
         names = {f"#f{index}": name for index, name in enumerate(figures)}
         values = {f":f{index}": {"N": str(value)} for index, value in enumerate(figures.values())}
         condition = " AND ".join(f"#f{index} = :f{index}" for index in range(len(figures)))
@@ -114,14 +129,12 @@ def _commit_fold(scope: str, series: tuple[str, ...], chunk: list[dict[str, Any]
         if figures:
             deletion |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
         unit.add_raw("delete", deletion)
-    for operation in (
-        update_operation(scope, ROLLUP, total),
-        *(
-            update_operation(series_scope(into), bucket, figures)
-            for bucket, figures in per_bucket.items()
-            for into in series
-        ),
-    ):
+    rollup = f"{ROLLUP}#{_part(chunk[0]['sk']['S'], ROLLUP_PARTS):02d}" if chunk else ROLLUP
+    operations = [update_operation(scope, rollup, total)]
+    for into, shared in series:
+        sort_key = f"{bucket}#PART#{_part(scope, SERIES_PARTS)}" if shared else bucket
+        operations.append(update_operation(series_scope(into), sort_key, total))
+    for operation in operations:
         if operation is not None:
             unit.add_raw("update", operation)
     try:
@@ -132,18 +145,21 @@ def _commit_fold(scope: str, series: tuple[str, ...], chunk: list[dict[str, Any]
 
 
 def series_between(scope: str, first: str, last: str) -> dict[str, dict[str, int]]:
-    """The series' buckets from `first` to `last` (sort keys, inclusive), each with its figures:
-    one item a bucket, so a read is bounded by the range it asks for."""
+    """The series' buckets from `first` to `last` (sort keys, inclusive), each with its figures
+    (its parts added up): one item a bucket (`SERIES_PARTS` for a shared series), so a read is
+    bounded by the range it asks for."""
     found: dict[str, dict[str, int]] = {}
     start: dict[str, Any] | None = None
     while True:
         page = counter_connection().query(
             series_scope(scope),
-            range_key_condition=sort_key_between(first, last),
+            range_key_condition=sort_key_between(first, f"{last}~"),
             exclusive_start_key=start,
         )
         for item in page.get("Items", []):
-            found[item["sk"]["S"]] = figures_of(item)
+            into = found.setdefault(item["sk"]["S"].partition("#PART#")[0], {})
+            for name, value in figures_of(item).items():
+                into[name] = into.get(name, 0) + value
         start = page.get("LastEvaluatedKey")
         if not start:
             return found

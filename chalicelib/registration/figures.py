@@ -3,7 +3,7 @@ that change them (`core.counters`)."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from chalicelib.core import counters, tallies
 from chalicelib.core.storage import UnitOfWork
@@ -26,16 +26,21 @@ def count(
 
 
 def count_registered(unit: UnitOfWork, participant: Participant) -> None:
-    """One more registration decided in the province, in the hour it was made: tallied
-    (`core.tallies`), since a spike of registrations is a spike of identity checks too."""
-    hour = participant.registered_at.astimezone(UTC).strftime("%Y-%m-%dT%H")
-    tallies.tally_in(
-        unit,
-        counters.province_scope(participant.province_code),
-        f"HOUR#{hour}",
-        participant.participant_id,
-        {"registered": 1},
-    )
+    """One more registration decided in the province, in the hour it was made."""
+    _tally(unit, participant, participant.registered_at, "registered")
+
+
+def count_applied(unit: UnitOfWork, participant: Participant, at: datetime) -> None:
+    """One more application from the province, in the hour it was made."""
+    _tally(unit, participant, at, "applied")
+
+
+def _tally(unit: UnitOfWork, participant: Participant, at: datetime, figure: str) -> None:
+    """Tallied (`core.tallies`), not counted on the province's 16 shards: a wave's opening, or a
+    spike of registrations (each one's identity check), writes these once per person."""
+    hour = at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+    scope = counters.province_scope(participant.province_code)
+    tallies.tally_in(unit, scope, f"HOUR#{hour}", participant.participant_id, {figure: 1})
 
 
 def count_cohort(unit: UnitOfWork, province_code: str, cohort: str, spread_by: str) -> None:

@@ -22,7 +22,7 @@ def fold_provinces(has_time: Callable[[], bool]) -> dict[str, object]:
         if not has_time():
             return {"folded": folded, "left": left, "more": True}
         scope = counters.province_scope(code)
-        done = tallies.fold(scope, (scope, NATIONAL), has_time)
+        done = tallies.fold(scope, ((scope, False), (NATIONAL, True)), has_time)
         folded, left = folded + done["folded"], left + done["left"]
     # A shard written to while it was folded waits for the next scheduled run, not for this one.
     return {"folded": folded, "left": left, "more": False}

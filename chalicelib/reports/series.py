@@ -1,5 +1,5 @@
-"""The dashboard's time series: registrations per hour and payment outcomes per day, per province
-and nationally, as the `stats` job folded them (`reports.rollup`).
+"""The dashboard's time series: registrations and applications per hour, payment outcomes per
+day, per province and nationally, as the `stats` job folded them (`reports.rollup`).
 
 One item per hour or day of the range asked for, read in two queries of one partition each: a
 read costs at most `MAX_DAYS` × 25 small items, however large the programme.
@@ -13,6 +13,7 @@ from chalicelib.core import tallies
 
 MAX_DAYS = 31
 DEFAULT_DAYS = 7
+HOUR_FIGURES = ("registered", "applied")
 PAYMENT_FIGURES = ("payments_paid", "payments_paid_amount", "payments_failed", "payments_needs_action")
 
 
@@ -27,7 +28,7 @@ def series(scope: str, first: date, last: date) -> dict[str, object]:
     per_hour = [
         {
             "hour": moment.strftime("%Y-%m-%dT%H:00:00Z"),
-            "registered": hours.get(f"HOUR#{moment:%Y-%m-%dT%H}", {}).get("registered", 0),
+            **{name: hours.get(f"HOUR#{moment:%Y-%m-%dT%H}", {}).get(name, 0) for name in HOUR_FIGURES},
         }
         for moment in moments
     ]
