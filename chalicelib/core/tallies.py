@@ -11,8 +11,8 @@ the tally is exactly what is not folded yet), and readers add the scope's unfold
 figures (`counters.totals`), so a figure is exact whether or not the job has run; the series are
 exact once it has.
 
-What one run writes: each series bucket item once per chunk of its bucket's shards (a spike of
-2,000 in one hour fills about 500 shards, 6 chunks), each rollup part about once. A series shared
+What one run writes: each series bucket item, and the bucket's rollup part, once per chunk of
+the bucket's shards (a spike of 2,000 in one hour fills about 500 shards: 6 chunks). A series shared
 by many scopes (the national one) is spread over parts by scope, so that 38 provinces folding
 in one run do not all write the same item; its readers add the parts up.
 """
@@ -129,7 +129,9 @@ def _commit_fold(scope: str, bucket: str, series: tuple[Target, ...], chunk: lis
         if figures:
             deletion |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
         unit.add_raw("delete", deletion)
-    rollup = f"{ROLLUP}#{_part(chunk[0]['sk']['S'], ROLLUP_PARTS):02d}" if chunk else ROLLUP
+    # One part per bucket: written as often as the bucket's series item, and the parts a reader
+    # finds depend on the hours and days counted, not on how many people were.
+    rollup = f"{ROLLUP}#{_part(bucket, ROLLUP_PARTS):02d}"
     operations = [update_operation(scope, rollup, total)]
     for into, shared in series:
         sort_key = f"{bucket}#PART#{_part(scope, SERIES_PARTS)}" if shared else bucket
