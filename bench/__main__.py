@@ -3,7 +3,8 @@ at most. The long ones run by name: `size` and `local_transactions` (a 100,000-p
 stack), `import_throughput` (a 100,000-row import three times over) and `import_memory`
 (100,000- and 1,000,000-row imports, a quarter of an hour), `sweep` (the revocation sweep over
 100,000 selected participants, about 25 minutes against in-process moto), `notifications` (10,000
-notifications sent with the sender killed twice, and the reminders' reads: about 6 minutes)."""
+notifications sent with the sender killed twice, and the reminders' reads: about 6 minutes),
+`stats` (the stats' reads at two sizes and a spike's writes: about 9 minutes)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ import subprocess
 import sys
 
 QUICK = ("cold_start", "registration", "selection", "spike", "imports", "purchases", "nik_false_alarm")
-ALL = (*QUICK, "size", "local_transactions", "import_throughput", "import_memory", "sweep", "notifications")
+ALL = (
+    *QUICK,
+    "size",
+    "local_transactions",
+    "import_throughput",
+    "import_memory",
+    "sweep",
+    "notifications",
+    "stats",
+)
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Response
 
 from chalicelib.core import clock
-from devstack.declarations import CONTRACT_JOBS, Declarations, job_function_names
+from devstack.declarations import LOCAL_JOBS, Declarations, job_function_names
 from devstack.issuer import LocalIssuer
 from devstack.jobs import Runtime
 from devstack.partners import FakePartners, FaultsInvalid, UnknownPartnerId
@@ -88,8 +88,8 @@ def move_clock(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_job(job: str, declarations: Declarations, runtime: Runtime) -> dict[str, Any]:
-    if job not in CONTRACT_JOBS:
-        raise Refused(404, "UNKNOWN_JOB", f"Job tidak dikenal; pilih salah satu: {', '.join(CONTRACT_JOBS)}.")
+    if job not in LOCAL_JOBS:
+        raise Refused(404, "UNKNOWN_JOB", f"Job tidak dikenal; pilih salah satu: {', '.join(LOCAL_JOBS)}.")
     declared = declarations.job(job)
     if declared is None:
         names = ", ".join(job_function_names(job))
