@@ -13,6 +13,7 @@ from chalicelib.registration import service as registration_service
 from chalicelib.registration.jobs import bp as registration_jobs
 from chalicelib.registration.routes import bp as registration
 from chalicelib.registration.signup import bp as signup
+from chalicelib.reports.jobs import bp as reports_jobs
 from chalicelib.reports.routes import bp as reports
 from chalicelib.surveys.jobs import bp as surveys_jobs
 from chalicelib.surveys.notify.jobs import bp as notify_jobs
@@ -38,6 +39,7 @@ app.register_blueprint(incentives_jobs)
 app.register_blueprint(surveys)
 app.register_blueprint(surveys_jobs)
 app.register_blueprint(reports)
+app.register_blueprint(reports_jobs)
 app.register_blueprint(notify_jobs)
 app.register_blueprint(openapi.bp)
 registration_service.add_record_section(purchases_section)

@@ -28,6 +28,10 @@ CONTRACT_JOBS = (
     "notifications",
     "reconciliation",
 )
+# Jobs beyond the contract's that `/dev/jobs` runs too: the reports' fold of the tallies into the
+# figures and series, and the drift check (docs/STATS.md).
+ADMIN_JOBS = ("stats", "stats_drift")
+LOCAL_JOBS = (*CONTRACT_JOBS, *ADMIN_JOBS)
 MAX_SQS_RECEIVE = 10
 
 

@@ -18,7 +18,7 @@ from chalice.app import Blueprint, Chalice, Response
 
 from chalicelib.core import clock
 from chalicelib.core.cors import site_cors
-from devstack.declarations import CONTRACT_JOBS, Declarations, job_function_names
+from devstack.declarations import LOCAL_JOBS, Declarations, job_function_names
 from devstack.issuer import LocalIssuer
 from devstack.jobs import Runtime
 from devstack.partners import FakePartners, FaultsInvalid, UnknownPartnerId
@@ -91,11 +91,11 @@ def move_clock(body: dict[str, Any]) -> dict[str, Any]:
 
 def run_job(job: str, declarations: Declarations, runtime: Runtime) -> dict[str, Any]:
     declared = declarations.job(job)
-    # Beyond the contract's jobs, any scheduled function by its own name (`incentive_events`): a
-    # check or a demo need not wait for its next minute.
+    # Beyond these, any scheduled function by its own name (`incentive_events`): a check or a demo
+    # need not wait for its next minute.
     own_schedule = declared is not None and declared.scheduled is not None and declared.scheduled.name == job
-    if job not in CONTRACT_JOBS and not own_schedule:
-        raise Refused(404, "UNKNOWN_JOB", f"Job tidak dikenal; pilih salah satu: {', '.join(CONTRACT_JOBS)}.")
+    if job not in LOCAL_JOBS and not own_schedule:
+        raise Refused(404, "UNKNOWN_JOB", f"Job tidak dikenal; pilih salah satu: {', '.join(LOCAL_JOBS)}.")
     if declared is None:
         names = ", ".join(job_function_names(job))
         message = f"Aplikasi belum mendeklarasikan job {job} (fungsi terjadwal bernama {names})."

@@ -271,6 +271,37 @@ def write(client: Any, participants: Iterable[Participant], tables: Tables, thre
     return written
 
 
+def write_figures(client: Any, participants: Iterable[Participant], stats_table: str, seed: int) -> int:
+    """The seeded people's `registered` figure per province, and per hour in the series (docs/STATS.md),
+    as the app's own writes would have left them: one item per province and per hour for this
+    seed, written whole (`PutItem`), so that seeding again with the same seed counts nobody twice.
+    The figure is read like any other province item (`ROLLUP`-like, an `sk` of its own), the
+    series' hour like one of its parts; returns the number of items written."""
+    per_province: dict[str, int] = {}
+    per_hour: dict[tuple[str, str], int] = {}
+    for participant in participants:
+        code = participant.province_code
+        hour = participant.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+        per_province[code] = per_province.get(code, 0) + 1
+        for scope in (f"PROVINCE#{code}", "NATIONAL"):
+            per_hour[(scope, hour)] = per_hour.get((scope, hour), 0) + 1
+    items = [
+        {"pk": {"S": f"PROVINCE#{code}"}, "sk": {"S": f"SEED#{seed}"}, "registered": {"N": str(count)}}
+        for code, count in per_province.items()
+    ] + [
+        {
+            "pk": {"S": f"SERIES#{scope}"},
+            "sk": {"S": f"HOUR#{hour}#PART#SEED{seed}"},
+            "registered": {"N": str(count)},
+        }
+        for (scope, hour), count in per_hour.items()
+    ]
+    for start in range(0, len(items), BATCH_SIZE):
+        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_SIZE]]
+        _write_batch(client, {stats_table: batch})
+    return len(items)
+
+
 def configure_environment(endpoint: str, stage: str = "local") -> None:
     """Point botocore and the app's settings at the local stack before chalicelib is imported.
 
@@ -343,11 +374,18 @@ def main(argv: list[str] | None = None) -> int:
         tables,
         arguments.threads,
     )
+    figures = write_figures(
+        client,
+        generate(arguments.participants, arguments.seed, arguments.as_of),
+        settings().table_name("stats"),
+        arguments.seed,
+    )
     seconds = time.perf_counter() - started
     rate = written / max(seconds, 1e-9)
     print(
         f"wrote {written} items ({arguments.participants} participants) to {tables.participants} and "
-        f"{tables.guards} at {arguments.endpoint} in {seconds:.1f} s ({rate:.0f} items/s)"
+        f"{tables.guards} at {arguments.endpoint} in {seconds:.1f} s ({rate:.0f} items/s); "
+        f"{figures} figure items"
     )
     return 0
 

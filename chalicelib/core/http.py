@@ -47,7 +47,7 @@ JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 def respond(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """`body` as JSON: a response model (the route's declared one) or what JSON can hold."""
     if isinstance(body, BaseModel):
-        body = body.model_dump(mode="json")
+        body = body.model_dump(mode="json", by_alias=True)
     return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
 
 

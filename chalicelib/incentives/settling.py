@@ -76,13 +76,16 @@ _STEPS = {
 
 
 def _count(unit: UnitOfWork, payment: Payment, to: Payment) -> None:
-    """The figures a move changes: the province's paid amounts, and the day's steps per partner."""
+    """The figures a move changes: the province's paid amounts and outcomes, and the day's steps per
+    partner."""
     if to.status is payment.status or to.status not in _STEPS:
         return
     day = registration.programme_today()
     figures.step(unit, day, to.partner_id or "NONE", _STEPS[to.status], to.amount, payment.payment_id)
     if to.status is PaymentStatus.PAID:
         figures.paid(unit, to.province_code, to.kind, to.amount, payment.payment_id)
+    if to.status is not PaymentStatus.SENT:
+        figures.outcome(unit, to.province_code, day, _STEPS[to.status], to.amount, payment.payment_id)
 
 
 def mismatch(payment: Payment, attempt: Attempt, kind: str, details: dict[str, object]) -> None:

@@ -76,6 +76,8 @@ __all__ = [
     "own_record",
     "participant",
     "participant_id_for",
+    "participants_in_province",
+    "participants_pending",
     "programme_today",
     "rank_in",
     "record_for",
@@ -89,6 +91,7 @@ __all__ = [
 
 FIGURES = figures.FIGURES
 DEADLINE_SHARDS = balance.DEADLINE_SHARDS
+VERIFICATION_SHARDS = participants.VERIFICATION_SHARDS
 # The labels a refused unit of work names registration's conditions by.
 BALANCE_REFUSED = balance.BALANCE
 PARTICIPANT_MOVED = balance.PARTICIPANT
@@ -115,6 +118,20 @@ def add_record_section(section: RecordSection) -> None:
 def cohorts(groups: dict[str, dict[str, int]]) -> dict[str, int]:
     """Participants per cohort, from the groups of a province's counters (`counters.totals`)."""
     return figures.cohorts(groups)
+
+
+def participants_in_province(
+    province_code: str, after: str | None, limit: int
+) -> tuple[list[Participant], str | None]:
+    """A page of the province's decided participants (for the drift check): the page, and the
+    position the next one starts after (None at the end)."""
+    return participants.in_province(province_code, after, limit)
+
+
+def participants_pending(shard: int, after: str | None, limit: int) -> tuple[list[Participant], str | None]:
+    """A page of one shard (of `VERIFICATION_SHARDS`) of the participants whose identity check
+    is pending: not in their province's index yet, and perhaps applied already."""
+    return participants.pending(shard, after, limit)
 
 
 def events(participant_id: str) -> list[Event]:

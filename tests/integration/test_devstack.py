@@ -528,6 +528,16 @@ def test_a_pid_file_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None
     assert not pid_file.exists()
 
 
+@pytest.mark.parametrize("job", ["stats", "stats_drift"])
+def test_the_reports_jobs_are_known_to_dev_jobs(routes: tuple[Client, LocalIssuer], job: str) -> None:
+    """Known by name (an app without them has not deployed them), unlike a made-up job."""
+    client, _ = routes
+
+    response = client.http.post(f"/dev/jobs/{job}")
+
+    assert (response.status_code, response.json_body["error"]["code"]) == (404, "JOB_NOT_DEPLOYED")
+
+
 def test_a_scheduled_function_outside_the_contract_runs_by_its_own_name_and_nothing_else_does(
     tmp_path: Path,
 ) -> None:

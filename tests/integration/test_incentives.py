@@ -265,6 +265,15 @@ def test_a_due_incentive_is_paid_once_counted_and_shown(
     assert [(t["amount"], t["status"]) for t in transfers] == [(600_000, "COMPLETED")]
     stats = client.http.get("/v1/stats/provinces/31").json_body
     assert (stats["incentive_paid_amount"], stats["survey_paid_amount"]) == (600_000, 0)
+    outcomes = (stats["payments_paid"], stats["payments_paid_amount"], stats["payments_failed"])
+    assert outcomes == (1, 600_000, 0)
+    while run_job(client, "stats")["more"]:
+        pass
+    days = client.http.get("/v1/stats/series?from=2021-06-16&to=2021-06-17").json_body["payments_per_day"]
+    assert [(day["day"], day["payments_paid"], day["payments_paid_amount"]) for day in days] == [
+        ("2021-06-16", 0, 0),
+        ("2021-06-17", 1, 600_000),
+    ]
     view = client.http.get("/v1/disbursements?date=2021-06-17", headers=auth("admin")).json_body
     ovo = view["partners"]["OVO"]
     assert (ovo["due_count"], ovo["due_amount"], ovo["paid_count"], ovo["paid_amount"]) == (

@@ -268,7 +268,7 @@ def test_the_stage_parameter_is_the_stage_packaged(packaged: dict[str, Any]) -> 
 def test_every_function_has_its_own_role_and_a_log_group_that_expires(packaged: dict[str, Any]) -> None:
     functions = _of_type(packaged, "AWS::Serverless::Function")
     roles = {function["Properties"]["Role"]["Fn::GetAtt"][0] for function in functions.values()}
-    assert len(roles) == len(functions) == 18
+    assert len(roles) == len(functions) == 20
     groups = _of_type(packaged, "AWS::Logs::LogGroup")
     assert all(
         group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for group in groups.values()

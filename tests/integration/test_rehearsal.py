@@ -209,7 +209,7 @@ def test_every_function_exists_with_its_runtime_role_and_limits(
         function["FunctionName"]: function
         for function in stack["clients"]["lambda"].list_functions()["Functions"]
     }
-    assert len(functions) == 18
+    assert len(functions) == 20
     for logical_id, resource in functions.items():
         properties = resource["Properties"]
         function = deployed[name_of(properties["FunctionName"])]
@@ -260,7 +260,7 @@ def test_every_schedule_fires_its_function(stack: dict[str, Any], translated: Te
         [target] = events.list_targets_by_rule(Rule=name)["Targets"]
         deployed.append((rule["ScheduleExpression"], target["Arn"].rsplit(":", 1)[-1]))
     assert sorted(deployed) == expected
-    assert len(deployed) == 9
+    assert len(deployed) == 11
 
 
 def test_every_table_exists_with_its_keys_and_indexes(stack: dict[str, Any], translated: Template) -> None:

@@ -4,7 +4,7 @@
 import { api, ApiError, siteConfig } from "./api.js";
 import { claims, currentToken, signIn, signOut, signsInLocally, takeTokenFromRedirect } from "./auth.js";
 import { bars, columns, table } from "./charts.js";
-import { el, number, percent, rupiah } from "./format.js";
+import { date, el, number, percent, rupiah } from "./format.js";
 import { PROVINCES } from "./provinces.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -14,14 +14,14 @@ const NAMES = Object.fromEntries(PROVINCES);
 const COHORTS = { PURNA_PMI: "Purna pekerja migran" };
 const ROUND = (round) => `Survei ke-${round}`;
 
-// The funnel's steps; "paid" is read under the names the figures may carry it by.
+// The funnel's steps (docs/STATS.md); the last counts payments paid, incentives and survey rewards.
 const FUNNEL = [
   ["Terdaftar", (f) => f.registered],
   ["Ikut gelombang", (f) => f.applied],
   ["Terpilih", (f) => f.selected],
   ["Membeli pelatihan", (f) => f.training_purchased],
   ["Menyelesaikan pelatihan", (f) => f.training_completed],
-  ["Menerima insentif", (f) => f.paid ?? f.incentive_paid ?? f.participants_paid ?? null],
+  ["Pembayaran berhasil", (f) => f.payments_paid ?? null],
 ];
 
 let provinces = [];
@@ -51,7 +51,7 @@ function card(label, value, id) {
 }
 
 function showFigures(f) {
-  $("#dasbor-judul").textContent = f.province_code ? `Provinsi ${f.name}` : "Seluruh Indonesia";
+  $("#dasbor-judul").textContent = f.province_code && f.province_code !== "NATIONAL" ? `Provinsi ${f.name}` : "Seluruh Indonesia";
   $("#angka").replaceChildren(
     card("Terdaftar", number(f.registered), "angka-terdaftar"),
     card("Terpilih", number(f.selected), "angka-terpilih"),
@@ -97,38 +97,36 @@ function showRanking(mine) {
   ));
 }
 
-// Registrations over time: the stats' time series, where the API has it yet.
+// Registrations over time and payments per day: the stats' series of the last seven days, for
+// the province or the whole country.
 async function showSeries(code) {
   const caption = el("figcaption", { id: "waktu-judul" }, "Pendaftaran dari waktu ke waktu");
-  if (!code) {
-    $("#waktu").replaceChildren(caption, el("p", { class: "unavailable" }, "Pilih satu provinsi untuk melihat deretan waktunya."));
-    return;
-  }
   let series;
   try {
-    series = await api("GET", `/v1/stats/provinces/${code}/series`);
+    series = await api("GET", code ? `/v1/stats/provinces/${code}/series` : "/v1/stats/series");
   } catch (error) {
-    // Until the API has the route, its 404 (which carries no CORS allowance, so the browser sees
-    // no answer at all) just means the series is not there yet.
+    // An API without the series (or a 404 without a CORS allowance, which the browser reports as
+    // no answer at all) leaves the panel saying so, and the rest of the dashboard as it is.
     if (error instanceof ApiError && [0, 403, 404].includes(error.status)) {
       $("#waktu").replaceChildren(caption, el("p", { class: "unavailable", id: "deret-belum" }, "Deret waktu belum tersedia."));
       return;
     }
     throw error;
   }
-  const points = timeline(series);
-  $("#waktu").replaceChildren(caption, points.length ? columns(points) : el("p", {}, "Belum ada pendaftaran."),
-    points.length ? table("Pendaftaran per periode", [["Periode"], ["Pendaftaran", true]], points.slice(-24).map(([label, value]) => [[label], [number(value), true]])) : "");
-}
-
-// [label, count] pairs from the series, whichever of its lists carries registrations.
-function timeline(series) {
-  const list = series.registrations_per_hour ?? series.registrations ?? series.hourly ?? series.points ?? [];
-  return list.map((point) => {
-    const at = point.hour ?? point.at ?? point.period ?? point.date ?? point.time ?? "";
-    const value = point.registered ?? point.registrations ?? point.count ?? point.value ?? 0;
-    return [String(at).replace("T", " ").slice(0, 16), value];
-  });
+  const days = new Map();
+  for (const point of series.registrations_per_hour ?? []) {
+    const day = point.hour.slice(0, 10);
+    days.set(day, (days.get(day) ?? 0) + point.registered);
+  }
+  const hours = (series.registrations_per_hour ?? []).map((point) => [point.hour.replace("T", " ").slice(0, 16), point.registered]);
+  const payments = series.payments_per_day ?? [];
+  $("#waktu").replaceChildren(
+    caption,
+    hours.length ? columns(hours) : el("p", {}, "Belum ada pendaftaran."),
+    table("Pendaftaran per hari (UTC)", [["Hari"], ["Pendaftaran", true]], [...days].map(([day, count]) => [[date(day)], [number(count), true]])),
+    table("Pembayaran per hari", [["Hari"], ["Dibayar", true], ["Jumlah", true], ["Gagal", true]],
+      payments.map((p) => [[date(p.day)], [number(p.payments_paid), true], [rupiah(p.payments_paid_amount), true], [number(p.payments_failed), true]])),
+  );
 }
 
 async function load(scope, mine) {

@@ -33,6 +33,18 @@ def verification_shard_key(participant_id: str) -> str:
     return f"VERIFY#{int(participant_id[:4], 16) % VERIFICATION_SHARDS:02d}"
 
 
+def province_entry(participant: Participant) -> tuple[str, str]:
+    """A decided profile's entry in `gsi2`: its province's partition, in order of registration.
+
+    Pending checks use the same index under `VERIFY#…`; a decision moves the entry here, so the
+    drift check reads one province's participants page by page, never the whole table. A spike
+    writes the decisions of one province into one index partition: at most the registry's rate
+    (`REGISTRY_RATE_PER_SECOND`), far under a partition's 1,000 writes a second.
+    """
+    registered = participant.registered_at.astimezone(UTC).isoformat()
+    return f"PROVINCE#{participant.province_code}", f"{registered}#{participant.participant_id}"
+
+
 class ProfileRecord(ParticipantItem):
     participant_id = UnicodeAttribute()
     status = UnicodeAttribute()
@@ -120,6 +132,8 @@ def profile_values(participant: Participant) -> dict[str, Any]:
         # In UTC, so that the index's string order is the order in time whatever the clock's zone.
         registered = participant.registered_at.astimezone(UTC).isoformat()
         values["gsi2sk"] = f"{registered}#{participant.participant_id}"
+    else:
+        values["gsi2pk"], values["gsi2sk"] = province_entry(participant)
     return values
 
 
@@ -218,3 +232,22 @@ def put_new(model: type[ProfileRecord | GuardRecord], values: dict[str, Any]) ->
         "ConditionExpression": expression,
         "ExpressionAttributeNames": dict(names),
     }
+
+
+def in_province(province_code: str, after: str | None, limit: int) -> tuple[list[Participant], str | None]:
+    """Up to `limit` of the province's decided participants in order of registration, after the
+    index position `after`; the position to go on from, None at the end. A query of one index
+    partition (`province_entry`), never a scan of the table."""
+    return _index_page(f"PROVINCE#{province_code}", after, limit)
+
+
+def pending(shard: int, after: str | None, limit: int) -> tuple[list[Participant], str | None]:
+    """The same, of one shard of the participants whose identity check is pending."""
+    return _index_page(f"VERIFY#{shard:02d}", after, limit)
+
+
+def _index_page(partition: str, after: str | None, limit: int) -> tuple[list[Participant], str | None]:
+    condition = None if after is None else ProfileRecord.gsi2sk > after
+    records = list(ProfileRecord.gsi2.query(partition, condition, limit=limit))
+    position = str(records[-1].gsi2sk) if len(records) == limit else None
+    return [participant_of(record) for record in records], position

@@ -12,7 +12,12 @@ from chalicelib.core.storage import Refused, UnitOfWork
 from chalicelib.registration import figures
 from chalicelib.registration.model import Event, Participant, Verification
 from chalicelib.registration.stores import ledger
-from chalicelib.registration.stores.participants import ProfileRecord, participant_of, profile
+from chalicelib.registration.stores.participants import (
+    ProfileRecord,
+    participant_of,
+    profile,
+    province_entry,
+)
 from chalicelib.registration.stores.tables import JobItem
 
 
@@ -22,11 +27,14 @@ def record_verification(
     """Store the registry's answer once; False if the participant was already decided (or is gone).
 
     The province's `registered` figure moves here, once per person, rather than on the
-    registration's own hot path: exact as soon as the identity checks have caught up.
+    registration's own hot path: exact as soon as the identity checks have caught up. The profile
+    leaves the pending checks for its province's entries in the same index (`province_entry`),
+    which the drift check reads the province's participants through.
     """
     participant_id = participant.participant_id
     unit = UnitOfWork()
-    figures.count(unit, participant.province_code, participant_id, registered=1)
+    figures.count_registered(unit, participant)
+    index_key, index_sort_key = province_entry(participant)
     unit.update(
         profile(participant_id),
         actions=[
@@ -34,8 +42,8 @@ def record_verification(
             ProfileRecord.verification_reason.set(reason)
             if reason
             else ProfileRecord.verification_reason.remove(),
-            ProfileRecord.gsi2pk.remove(),
-            ProfileRecord.gsi2sk.remove(),
+            ProfileRecord.gsi2pk.set(index_key),
+            ProfileRecord.gsi2sk.set(index_sort_key),
             ProfileRecord.version.add(1),
         ],
         condition=ProfileRecord.verification == Verification.PENDING.value,

@@ -183,7 +183,7 @@ def add_application(participant: Participant, wave: Wave, rank: str, priority: b
     )
     unit.put(application, condition=ApplicationRecord.pk.does_not_exist())
     ledger.record(unit, participant.participant_id, event)
-    figures.count(unit, participant.province_code, participant.participant_id, applied=1)
+    figures.count_applied(unit, participant, event.at)
     try:
         unit.commit()
     except Refused as refused:
