@@ -25,6 +25,8 @@ PAGES_CALL = [
     ("POST", "/v1/surveys/{survey_id}/responses"),
     ("GET", "/v1/stats/provinces"),
     ("GET", "/v1/stats/provinces/{code}"),
+    ("GET", "/v1/stats/provinces/{code}/series"),
+    ("GET", "/v1/stats/series"),
     ("POST", "/v1/imports"),
     ("GET", "/v1/imports/{import_id}"),
 ]
