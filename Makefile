@@ -6,6 +6,9 @@ INSTALLED := $(VENV)/.installed
 # checkov pins an old boto3: it gets a virtual environment of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed
+# The browser tests drive Debian's chromium (tests/e2e/test_web.py); Playwright never downloads one.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAGE ?= dev
 N ?= 100000
 
@@ -44,7 +47,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install $(CHECKOV_INSTALLED)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+pytest: install $(CHECKOV_INSTALLED) $(CHROMIUM)
 	$(PY) -m pytest --cov --cov-report=term
 
 package: install

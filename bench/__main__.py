@@ -4,7 +4,8 @@ stack), `import_throughput` (a 100,000-row import three times over) and `import_
 (100,000- and 1,000,000-row imports, a quarter of an hour), `sweep` (the revocation sweep over
 100,000 selected participants, about 25 minutes against in-process moto), `notifications` (10,000
 notifications sent with the sender killed twice, and the reminders' reads: about 6 minutes),
-`stats` (the stats' reads at two sizes and a spike's writes: about 9 minutes)."""
+`stats` (the stats' reads at two sizes and a spike's writes: about 9 minutes), `dashboard` (the
+dashboard's first view in chromium over a 100,000-participant local stack)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ ALL = (
     "sweep",
     "notifications",
     "stats",
+    "dashboard",
 )
 
 

@@ -23,6 +23,7 @@ class Stack:
     api: str
     aws_endpoint: str
     directory: Path
+    web: str = ""
 
 
 def free_port() -> int:
@@ -35,8 +36,13 @@ def free_port() -> int:
 @contextmanager
 def local_stack(ready_timeout: float = 90.0) -> Iterator[Stack]:
     directory = Path(tempfile.mkdtemp(prefix="prakerja-bench-"))
-    api_port, aws_port = free_port(), free_port()
-    stack = Stack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", directory)
+    api_port, aws_port, web_port, partners_port = free_port(), free_port(), free_port(), free_port()
+    stack = Stack(
+        f"http://127.0.0.1:{api_port}",
+        f"http://127.0.0.1:{aws_port}",
+        directory,
+        f"http://127.0.0.1:{web_port}",
+    )
     log = (directory / "stack.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack"],
@@ -45,6 +51,8 @@ def local_stack(ready_timeout: float = 90.0) -> Iterator[Stack]:
             **os.environ,
             "API_PORT": str(api_port),
             "AWS_ENDPOINT_URL": stack.aws_endpoint,
+            "WEB_PORT": str(web_port),
+            "PARTNERS_PORT": str(partners_port),
             "DEVSTACK_DIR": str(directory / "devstack"),
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         },

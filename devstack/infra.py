@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ LOCAL_PARAMETER_VALUES = {
     "SenderAddress": "no-reply@example.invalid",
     "PartnersUrl": "https://partners.example.invalid/{partner_id}",
     "PartnerCallbackBaseUrl": "https://api.example.invalid",
+    "WebOrigin": "http://127.0.0.1:8080",
 }
 
 Template = dict[str, Any]
@@ -77,12 +79,14 @@ def references(resource: Any) -> set[str]:
     return {name for name in names if not name.startswith("AWS::")}
 
 
-def deploy(cloudformation: Any, template: Template, stage: str) -> dict[str, str]:
+def deploy(
+    cloudformation: Any, template: Template, stage: str, values: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Creates the stack, or updates it when a previous run's endpoint kept it; returns its outputs."""
     request = {
         "StackName": STACK_NAME,
         "TemplateBody": json.dumps(template),
-        "Parameters": parameters(template, stage),
+        "Parameters": parameters(template, stage, values),
     }
     status = _status(cloudformation)
     if status in REPLACE:
@@ -97,10 +101,14 @@ def deploy(cloudformation: Any, template: Template, stage: str) -> dict[str, str
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def parameters(template: Template, stage: str) -> list[dict[str, str]]:
-    """`Stage`, and a stand-in for every parameter that an operator must give a deployed stack."""
+def parameters(
+    template: Template, stage: str, known: Mapping[str, str] | None = None
+) -> list[dict[str, str]]:
+    """`Stage`, and a stand-in for every parameter that an operator must give a deployed stack,
+    unless the running stack knows the real value (`known`: the web pages' origin)."""
+    stand_ins = LOCAL_PARAMETER_VALUES | dict(known or {})
     values = {"Stage": stage} | {
-        name: LOCAL_PARAMETER_VALUES[name]
+        name: stand_ins[name]
         for name, parameter in template.get("Parameters", {}).items()
         if "Default" not in parameter and name != "Stage"
     }
@@ -132,6 +140,43 @@ def apply_bucket_notifications(template: Template, physical: dict[str, str], s3:
                 NotificationConfiguration={"QueueConfigurations": queues},
             )
             log.info("bucket %s notifies %d queue(s)", physical[logical_id], len(queues))
+
+
+# CloudFormation's names for a CORS rule's fields, and S3's API's.
+_CORS_FIELDS = {
+    "Id": "ID",
+    "AllowedOrigins": "AllowedOrigins",
+    "AllowedMethods": "AllowedMethods",
+    "AllowedHeaders": "AllowedHeaders",
+    "ExposedHeaders": "ExposeHeaders",
+    "MaxAge": "MaxAgeSeconds",
+}
+
+
+def apply_bucket_cors(
+    template: Template, physical: dict[str, str], s3: Any, values: Mapping[str, str]
+) -> None:
+    """A bucket's `CorsConfiguration`, which moto's CloudFormation ignores as it does notifications;
+    a `Ref` to a parameter is given its value from `values`, as the deploy gave it."""
+
+    def resolved(value: Any) -> Any:
+        if isinstance(value, dict) and "Ref" in value:
+            return values[value["Ref"]]
+        if isinstance(value, list):
+            return [resolved(item) for item in value]
+        return value
+
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::S3::Bucket":
+            continue
+        rules = resource.get("Properties", {}).get("CorsConfiguration", {}).get("CorsRules", [])
+        if rules:
+            translated = [_cors_rule(rule, resolved) for rule in rules]
+            s3.put_bucket_cors(Bucket=physical[logical_id], CORSConfiguration={"CORSRules": translated})
+
+
+def _cors_rule(rule: dict[str, Any], resolved: Any) -> dict[str, Any]:
+    return {_CORS_FIELDS[key]: resolved(value) for key, value in rule.items()}
 
 
 def _queue_configuration(

@@ -18,6 +18,7 @@ STAGE = "local"
 DEFAULT_API_PORT = 8000
 DEFAULT_AWS_ENDPOINT_URL = "http://127.0.0.1:5000"
 DEFAULT_PARTNERS_PORT = 8090
+DEFAULT_WEB_PORT = 8080
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_HOSTNAMES = frozenset({"127.0.0.1", "localhost"})
 
@@ -32,6 +33,7 @@ class StackOptions:
     aws_endpoint_url: str
     state_dir: Path
     partners_port: int = DEFAULT_PARTNERS_PORT
+    web_port: int = DEFAULT_WEB_PORT
     project_dir: Path = PROJECT_DIR
 
     @classmethod
@@ -43,6 +45,7 @@ class StackOptions:
             aws_endpoint_url=endpoint_url,
             state_dir=Path(environ.get("DEVSTACK_DIR") or PROJECT_DIR / ".devstack").resolve(),
             partners_port=_port(environ.get("PARTNERS_PORT") or str(DEFAULT_PARTNERS_PORT), "PARTNERS_PORT"),
+            web_port=_port(environ.get("WEB_PORT") or str(DEFAULT_WEB_PORT), "WEB_PORT"),
         )
 
     @property
@@ -69,6 +72,10 @@ class StackOptions:
     @property
     def api_url(self) -> str:
         return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{HOST}:{self.web_port}"
 
 
 def aws_port(endpoint_url: str) -> int:

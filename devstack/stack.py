@@ -42,6 +42,7 @@ from devstack.registry import FakeRegistry
 from devstack.relay import Relay
 from devstack.routes import dev_blueprint
 from devstack.schedule import Scheduler
+from devstack.web import WebServer
 
 log = logging.getLogger("devstack")
 
@@ -85,13 +86,13 @@ def main() -> int:
 
 
 def _run(options: StackOptions) -> int:
-    ports = (options.api_port, options.aws_port, options.partners_port)
+    ports = (options.api_port, options.aws_port, options.partners_port, options.web_port)
     taken = [port for port in ports if not lock.port_is_free(HOST, port)]
     if taken:
         print(
             f"port(s) {', '.join(map(str, taken))} already in use: a local stack may already be running "
             "from another directory, or another program holds them; set API_PORT / AWS_ENDPOINT_URL / "
-            "PARTNERS_PORT",
+            "PARTNERS_PORT / WEB_PORT",
             file=sys.stderr,
         )
         return EXIT_REFUSED
@@ -159,9 +160,13 @@ def _start(options: StackOptions, running: ExitStack) -> subprocess.Popen[bytes]
         log.info("published the generated catalogue: %d courses", published)
     app = load_app(options.project_dir)
     server = _serve(app, config, options, issuer, partners, running)
+    # An office's file goes from the page to the upload bucket, here the local AWS endpoint.
+    pages = WebServer(HOST, options.web_port, options.api_url, options.aws_endpoint_url)
+    running.callback(pages.close)
     print(
         f"prakerja local stack ready: API {options.api_url}, AWS endpoint {options.aws_endpoint_url}, "
         f"payment partners {partners.url}\n"
+        f"  web pages {pages.url}/ and {pages.url}/dashboard\n"
         f"  logs: the app, relay and schedules here; the AWS endpoint in {endpoint_log}\n"
         f"  {len(server.app_object.routes)} routes; Ctrl-C stops everything",
         flush=True,
@@ -243,7 +248,13 @@ def app_environment(config: Config, options: StackOptions, jwks_url: str) -> dic
         **config.environment_variables,
         "AWS_ENDPOINT_URL": options.aws_endpoint_url,
         "JWKS_URL": jwks_url,
+        # The API allows the pages' origin alone (chalicelib.core.cors); another front end sets its own.
+        "WEB_ORIGIN": web_origin(options),
     }
+
+
+def web_origin(options: StackOptions) -> str:
+    return os.environ.get("WEB_ORIGIN") or options.web_url
 
 
 def queue_urls(outputs: dict[str, str]) -> dict[str, str]:
@@ -278,14 +289,13 @@ def load_app(project_dir: Path) -> Chalice:
 def _deploy(options: StackOptions) -> dict[str, str]:
     template = infra.load_template(options.project_dir / "infra" / "resources.json")
     cloudformation = aws_client("cloudformation", options.aws_endpoint_url)
-    outputs = infra.deploy(cloudformation, template, STAGE)
+    # The upload bucket lets the pages' origin PUT to its presigned links (an office's import file).
+    given = {"WebOrigin": web_origin(options)}
+    outputs = infra.deploy(cloudformation, template, STAGE, given)
     physical = infra.physical_ids(cloudformation)
-    infra.apply_bucket_notifications(
-        template,
-        physical,
-        aws_client("s3", options.aws_endpoint_url),
-        aws_client("sqs", options.aws_endpoint_url),
-    )
+    s3 = aws_client("s3", options.aws_endpoint_url)
+    infra.apply_bucket_notifications(template, physical, s3, aws_client("sqs", options.aws_endpoint_url))
+    infra.apply_bucket_cors(template, physical, s3, given)
     # The sender of the programme's mail, verified as an operator verifies the real one (README).
     aws_client("sesv2", options.aws_endpoint_url).create_email_identity(EmailIdentity=aws_calls.MAIL_IDENTITY)
     log.info("deployed %d resources from infra/resources.json; outputs %s", len(physical), sorted(outputs))

@@ -16,6 +16,7 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.core.auth import Caller
+from chalicelib.core.cors import site_cors
 from chalicelib.core.errors import (
     Conflict,
     DomainError,
@@ -145,7 +146,8 @@ def route(
 ) -> Callable[[View], View]:
     """`bp.route`, with domain errors answered in the contract's format and nothing else leaking.
 
-    `operation` is what the route promises (roles, body, answers), for the OpenAPI document."""
+    `operation` is what the route promises (roles, body, answers), for the OpenAPI document;
+    `cors=True` allows the programme's site alone (`core.cors`), never Chalice's `*`."""
 
     def register(view: View) -> View:
         @functools.wraps(view)
@@ -165,6 +167,8 @@ def route(
 
         if operation is not None:
             declare(handled, operation)
+        if options.get("cors") is True:
+            options["cors"] = site_cors()
         bp.route(path, **options)(handled)
         return view
 

@@ -77,10 +77,19 @@ def error_statuses(operation: Operation, method: str, path_parameters: Sequence[
     return sorted(statuses)
 
 
+LOCAL_STAGE_PATHS = "/dev/"
+
+
 def build(routes: Mapping[str, Mapping[str, RouteEntry]], title: str, version: str) -> dict[str, Any]:
     """The document of every route in `routes` (a Chalice app's `routes`); a route without a
-    declared operation is an error: the document would silently lack it."""
-    entries = [entry for methods in routes.values() for entry in methods.values()]
+    declared operation is an error: the document would silently lack it. The local stack's own
+    routes (`/dev/…`, `devstack.routes`) are no part of any deployed API, and not of its document."""
+    entries = [
+        entry
+        for methods in routes.values()
+        for entry in methods.values()
+        if not entry.uri_pattern.startswith(LOCAL_STAGE_PATHS)
+    ]
     operations: dict[tuple[str, str], tuple[RouteEntry, Operation]] = {}
     for entry in entries:
         operation = declared(entry.view_function)

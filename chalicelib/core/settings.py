@@ -47,6 +47,8 @@ class Settings(BaseModel):
     # Longer than a failing import message takes to reach its dead-letter queue (5 × 15 minutes).
     import_stall_minutes: int = Field(default=120, gt=0)
     registration_refusals_per_day: int = Field(default=10, gt=0)
+    # The public site's and the dashboard's origin (`web/`): the only one browsers may call from.
+    web_origin: str = "http://127.0.0.1:8080"
 
     # Payment partners (docs/PARTNERS.md; chalicelib/incentives/partners). The URL is a template
     # with `{partner_id}` or a JSON map of partner id → URL; the secrets a JSON map of partner id →
@@ -142,6 +144,7 @@ _ENVIRONMENT = {
     "catalogue_refresh_seconds": "CATALOGUE_REFRESH_SECONDS",
     "import_stall_minutes": "IMPORT_STALL_MINUTES",
     "registration_refusals_per_day": "REGISTRATION_REFUSALS_PER_DAY",
+    "web_origin": "WEB_ORIGIN",
     # Payment partners
     "partners_url": "PARTNERS_URL",
     "partner_secrets": "PARTNER_SECRETS",

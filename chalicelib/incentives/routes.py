@@ -35,6 +35,7 @@ bp = Blueprint(__name__)
     bp,
     "/v1/participants/me/payment-account",
     methods=["PUT"],
+    cors=True,
     operation=Operation(
         summary="Link the account incentives are paid to, verified with its partner",
         roles=("participant",),

@@ -52,6 +52,7 @@ def list_waves() -> Response:
     bp,
     "/v1/waves",
     methods=["POST"],
+    cors=True,
     operation=Operation(
         summary="Create a wave",
         roles=("admin",),
@@ -70,6 +71,7 @@ def create_wave() -> Response:
     bp,
     "/v1/registrations",
     methods=["POST"],
+    cors=True,
     operation=Operation(
         summary="Register (the token's subject becomes the account)",
         roles=("participant",),
@@ -89,6 +91,7 @@ def register() -> Response:
     bp,
     "/v1/participants/me",
     methods=["GET"],
+    cors=True,
     operation=Operation(
         summary="The caller's participant record",
         roles=("participant",),
@@ -105,6 +108,7 @@ def own_record() -> Response:
     bp,
     "/v1/waves/{wave_id}/applications",
     methods=["POST"],
+    cors=True,
     operation=Operation(
         summary="Apply to a wave",
         roles=("participant",),
@@ -162,6 +166,7 @@ def participant_record(participant_id: str) -> Response:
     bp,
     "/v1/imports",
     methods=["POST"],
+    cors=True,
     operation=Operation(
         summary="Ask for a link to upload an import file to",
         roles=("office", "admin"),
@@ -185,6 +190,7 @@ def request_import() -> Response:
     bp,
     "/v1/imports/{import_id}",
     methods=["GET"],
+    cors=True,
     operation=Operation(
         summary="An import's state, counts and report link",
         roles=("office", "admin"),

@@ -17,6 +17,7 @@ bp = Blueprint(__name__)
     bp,
     "/v1/surveys/{survey_id}",
     methods=["GET"],
+    cors=True,
     operation=Operation(
         summary="A survey sent to the caller, with its questions",
         roles=("participant",),
@@ -33,6 +34,7 @@ def read_survey(survey_id: str) -> Response:
     bp,
     "/v1/surveys/{survey_id}/responses",
     methods=["POST"],
+    cors=True,
     operation=Operation(
         summary="Answer a survey; answered in time, it owes the survey incentive",
         roles=("participant",),

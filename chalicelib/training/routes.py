@@ -153,6 +153,7 @@ def show_course(course_id: str) -> Response:
     bp,
     "/v1/purchases",
     methods=["POST"],
+    cors=True,
     operation=Operation(
         summary="Buy a course at the price shown, from the training balance",
         roles=("participant",),
@@ -196,6 +197,7 @@ def complete() -> Response:
     bp,
     "/v1/courses/{course_id}/ratings",
     methods=["POST"],
+    cors=True,
     operation=Operation(
         summary="Rate a completed course",
         roles=("participant",),

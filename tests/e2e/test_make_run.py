@@ -42,6 +42,7 @@ class RunningStack:
     api_port: int
     aws_port: int
     partners_port: int
+    web_port: int
     pid_file: Path
     lines: queue.Queue[str]
 
@@ -64,11 +65,12 @@ def _pump(stream: Iterator[str], lines: queue.Queue[str]) -> None:
 
 @pytest.fixture
 def running_stack(tmp_path: Path) -> Iterator[RunningStack]:
-    api_port, aws_port, partners_port = free_port(), free_port(), free_port()
+    api_port, aws_port, partners_port, web_port = free_port(), free_port(), free_port(), free_port()
     environment = {
         **os.environ,
         "API_PORT": str(api_port),
         "PARTNERS_PORT": str(partners_port),
+        "WEB_PORT": str(web_port),
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
         "DEVSTACK_DIR": str(tmp_path / "devstack"),
         "PYTHONUNBUFFERED": "1",
@@ -91,6 +93,7 @@ def running_stack(tmp_path: Path) -> Iterator[RunningStack]:
         api_port,
         aws_port,
         partners_port,
+        web_port,
         tmp_path / "devstack" / "run.pid",
         lines,
     )
@@ -120,6 +123,12 @@ def test_make_run_serves_the_app_refuses_a_second_copy_and_stops_on_ctrl_c(
     assert waves.json() == {"waves": []}
     ledger = requests.get(f"{running_stack.api}/dev/partners/BNI/ledger", timeout=10)
     assert (ledger.status_code, ledger.json()) == (200, {"transfers": []})
+    site = f"http://127.0.0.1:{running_stack.web_port}"
+    for page in ("/", "/dashboard"):
+        served = requests.get(f"{site}{page}", timeout=10)
+        assert (served.status_code, '<html lang="id">' in served.text) == (200, True)
+    config = requests.get(f"{site}/config.json", timeout=10).json()
+    assert config["api_base_url"] == running_stack.api
     unsigned = requests.get(f"http://127.0.0.1:{running_stack.partners_port}/BNI/transfers/x", timeout=10)
     assert (unsigned.status_code, unsigned.json()["error"]["code"]) == (401, "BAD_SIGNATURE")
 
@@ -141,3 +150,4 @@ def test_make_run_serves_the_app_refuses_a_second_copy_and_stops_on_ctrl_c(
     assert lock.port_is_free("127.0.0.1", running_stack.api_port)
     assert lock.port_is_free("127.0.0.1", running_stack.aws_port)
     assert lock.port_is_free("127.0.0.1", running_stack.partners_port)
+    assert lock.port_is_free("127.0.0.1", running_stack.web_port)

@@ -33,6 +33,7 @@ OPERATOR_PARAMETERS = {
     "SenderAddress": "no-reply@example.go.id",
     "PartnersUrl": '{"BNI": "https://bni.example.co.id/prakerja", "OVO": "https://api.ovo.example/prakerja"}',
     "PartnerCallbackBaseUrl": "https://api.prakerja.example.go.id",
+    "WebOrigin": "https://prakerja.example.go.id",
 }
 DEPLOYED_STAGES = sorted(
     stage

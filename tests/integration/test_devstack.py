@@ -536,3 +536,58 @@ def test_the_reports_jobs_are_known_to_dev_jobs(routes: tuple[Client, LocalIssue
     response = client.http.post(f"/dev/jobs/{job}")
 
     assert (response.status_code, response.json_body["error"]["code"]) == (404, "JOB_NOT_DEPLOYED")
+
+
+def test_a_scheduled_function_outside_the_contract_runs_by_its_own_name_and_nothing_else_does(
+    tmp_path: Path,
+) -> None:
+    app = Chalice(app_name="devstack-own-schedule")
+    ran: list[str] = []
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES), name="incentive_events")
+    def incentive_events(event: Any) -> dict[str, Any]:
+        ran.append("incentive_events")
+        return {"taken": 0}
+
+    issuer = LocalIssuer(tmp_path / "keys")
+    _, runtime = assemble(app, None, issuer)
+    try:
+        client = dev_client(app, runtime, tmp_path)
+        answered = client.http.post("/dev/jobs/incentive_events")
+        unknown = client.http.post("/dev/jobs/incentive_events_job")
+    finally:
+        issuer.close()
+
+    assert answered.status_code == 200
+    assert ran == ["incentive_events"]
+    assert (unknown.status_code, unknown.json_body["error"]["code"]) == (404, "UNKNOWN_JOB")
+
+
+def test_the_upload_bucket_allows_puts_from_the_pages_origin_alone() -> None:
+    """moto's CloudFormation ignores a bucket's CORS rules: the stack applies the template's own."""
+    template = infra.load_template(Path(__file__).resolve().parents[2] / "infra" / "resources.json")
+    applied: list[dict[str, Any]] = []
+
+    class S3:
+        def put_bucket_cors(self, **request: Any) -> None:
+            applied.append(request)
+
+    infra.apply_bucket_cors(
+        template, {"UploadBucket": "uploads"}, S3(), {"WebOrigin": "http://127.0.0.1:8123"}
+    )
+
+    assert applied == [
+        {
+            "Bucket": "uploads",
+            "CORSConfiguration": {
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": ["http://127.0.0.1:8123"],
+                        "AllowedMethods": ["PUT"],
+                        "AllowedHeaders": ["Content-Type"],
+                        "MaxAgeSeconds": 600,
+                    }
+                ]
+            },
+        }
+    ]

@@ -58,6 +58,23 @@ def test_a_route_that_declares_no_operation_stops_the_document() -> None:
         openapi.build(app.routes, "undeclared", "1")
 
 
+def test_the_local_stacks_own_routes_are_no_part_of_the_document() -> None:
+    """`make run` adds `/dev/tokens` and the other local-stage routes to the app it serves."""
+    app = Chalice(app_name="local")
+    bp = Blueprint(__name__)
+
+    @http.route(bp, "/v1/declared", methods=["GET"], operation=Operation("x", responses={200: WaveList}))
+    def declared() -> Any:
+        return http.respond({})
+
+    @bp.route("/dev/tokens", methods=["POST"])
+    def local_tokens() -> Any:
+        return http.respond({})
+
+    app.register_blueprint(bp)
+    assert list(openapi.build(app.routes, "local", "1")["paths"]) == ["/v1/declared"]
+
+
 def test_the_document_is_served_to_anyone_built_once(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[int] = []
     build = openapi.build

@@ -61,6 +61,27 @@ def test_no_dev_route_exists_outside_the_local_stage(packaged: dict[str, Any]) -
     assert not [path for path in paths if path.startswith("/dev")]
 
 
+def test_every_preflight_allows_the_web_origin_the_deploy_names(packaged: dict[str, Any]) -> None:
+    """Chalice writes the origin it found at packaging into each generated OPTIONS answer: it must
+    be the `WebOrigin` parameter's, the same one the functions (WEB_ORIGIN) and the bucket allow."""
+    [api] = _of_type(packaged, "AWS::Serverless::Api").values()
+    paths = api["Properties"]["DefinitionBody"]["paths"]
+    origins = [
+        parameters["method.response.header.Access-Control-Allow-Origin"]
+        for path in paths.values()
+        if "options" in path
+        for response in path["options"]["x-amazon-apigateway-integration"]["responses"].values()
+        for parameters in [response["responseParameters"]]
+    ]
+    assert "options" in paths["/v1/purchases"]
+    assert origins
+    assert all(origin == {"Fn::Sub": "'${WebOrigin}'"} for origin in origins)
+    assert packaged["Globals"]["Function"]["Environment"]["Variables"]["WEB_ORIGIN"] == {"Ref": "WebOrigin"}
+    [bucket] = _of_type(packaged, "AWS::S3::Bucket").values()
+    [rule] = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert (rule["AllowedOrigins"], rule["AllowedMethods"]) == ([{"Ref": "WebOrigin"}], ["PUT"])
+
+
 def test_every_table_is_on_demand_recoverable_and_encrypted(packaged: dict[str, Any]) -> None:
     tables = _of_type(packaged, "AWS::DynamoDB::Table")
     assert len(tables) == 10

@@ -34,6 +34,7 @@ OPERATOR_PARAMETERS = {
     "SenderAddress": "no-reply@example.go.id",
     "PartnersUrl": '{"BNI": "https://bni.example.co.id/prakerja"}',
     "PartnerCallbackBaseUrl": "https://api.prakerja.example.go.id",
+    "WebOrigin": "https://prakerja.example.go.id",
 }
 # What moto's CloudFormation cannot create (it fails on them or skips them silently).
 SET_ASIDE_PREFIXES = (
