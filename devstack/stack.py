@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -261,7 +262,7 @@ def queue_urls(outputs: dict[str, str]) -> dict[str, str]:
     """`IMPORTS_QUEUE_URL` and the others, as the template's `Globals` give them to deployed functions:
     the app then sends without looking a queue up, here as in AWS."""
     return {
-        f"{name.removesuffix('QueueUrl').upper()}_QUEUE_URL": url
+        f"{re.sub(r'(?<!^)(?=[A-Z])', '_', name.removesuffix('QueueUrl')).upper()}_QUEUE_URL": url
         for name, url in outputs.items()
         if name.endswith("QueueUrl")
     }

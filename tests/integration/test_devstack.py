@@ -591,3 +591,19 @@ def test_the_upload_bucket_allows_puts_from_the_pages_origin_alone() -> None:
             },
         }
     ]
+
+
+def test_the_stack_gives_its_functions_the_queue_urls_the_template_gives_deployed_ones() -> None:
+    """Without them a function looks its queue up, which its policy (rightly) does not allow."""
+    from devstack.stack import queue_urls
+
+    template = json.loads(
+        (Path(__file__).parents[2] / "infra" / "resources.json").read_text(encoding="utf-8")
+    )
+    deployed = {
+        name
+        for name in template["Globals"]["Function"]["Environment"]["Variables"]
+        if name.endswith("_QUEUE_URL")
+    }
+    outputs = {name: "url" for name in template["Outputs"] if name.endswith("QueueUrl")}
+    assert set(queue_urls(outputs)) == deployed
