@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.registration.imports.csvfile import REQUIRED_COLUMNS
+
+if TYPE_CHECKING:
+    from chalicelib.registration.model import Participant
 
 DECLARATIONS = (
     "student",
@@ -36,3 +40,33 @@ def person(index: int) -> dict[str, Any]:
         "employment_status": "UNEMPLOYED",
         "declarations": dict.fromkeys(DECLARATIONS, False),
     }
+
+
+def profile(
+    index: int, participant_id: str, province: str, registered_at: datetime, **state: Any
+) -> Participant:
+    """A stored profile for the benchmarks that write people straight into the table (the sweep,
+    the stats): NIK, KK and phone distinct by index; `state` is where the person stands (status,
+    verification, wave)."""
+    from chalicelib.registration.model import Participant
+
+    return Participant(
+        participant_id=participant_id,
+        nik=f"31712301019{index:05d}",
+        kk_number=f"31712301018{index:05d}",
+        full_name="Budi Santoso",
+        birth_date=date(1990, 1, 1),
+        gender="M",
+        email=None,
+        phone=f"+62812{index:08d}",
+        province_code=province,
+        regency_code=f"{province}71",
+        education="SMA",
+        employment_status="UNEMPLOYED",
+        declarations={},
+        registered_at=registered_at,
+        registered_by="bench",
+        channel="ONLINE",
+        fingerprint="-",
+        **state,
+    )

@@ -29,6 +29,7 @@ import botocore.client
 from moto import mock_aws
 
 import bench.in_process  # noqa: F401  (the environment, before anything reads it)
+from bench import people
 from devstack import moto_patches
 from devstack.tables import create_tables
 
@@ -80,44 +81,31 @@ def load(count: int, provinces: list[str], between: Any = None, every: int = 500
     """`count` people registered, decided and applied, through the writes the app makes; `between`
     is called after every `every` of them (the `stats` job's runs during a spike)."""
     from chalicelib.core import clock
-    from chalicelib.registration.model import Event, Participant, Status, Verification
+    from chalicelib.registration.model import Event, Status, Verification
     from chalicelib.registration.stores import participants, verification, waves
 
     wave = _wave()
     client = boto3.client("dynamodb")
-    people = []
+    made = []
     batch: list[dict[str, Any]] = []
     for index in range(count):
         participant_id = hashlib.sha256(f"stats-{index}".encode()).hexdigest()[:32]
         province = provinces[index % len(provinces)]
-        person = Participant(
-            participant_id=participant_id,
-            nik=f"31712301019{index:05d}",
-            kk_number=f"31712301018{index:05d}",
-            full_name="Budi Santoso",
-            birth_date=date(1990, 1, 1),
-            gender="M",
-            email=None,
-            phone=f"+62812{index:08d}",
-            province_code=province,
-            regency_code=f"{province}71",
-            education="SMA",
-            employment_status="UNEMPLOYED",
-            declarations={},
-            registered_at=REGISTERED_AT,
-            registered_by="bench",
-            channel="ONLINE",
-            fingerprint="-",
+        person = people.profile(
+            index,
+            participant_id,
+            province,
+            REGISTERED_AT,
             status=Status.REGISTERED,
             verification=Verification.PENDING,
         )
-        people.append(person)
+        made.append(person)
         batch.append({"PutRequest": {"Item": participants.registration_items(person)[0].serialize()}})
         if len(batch) == 25 or index == count - 1:
             client.batch_write_item(RequestItems={"prakerja-local-participants": batch})
             batch = []
     clock.set_now(APPLIED_AT)
-    for index, person in enumerate(people):
+    for index, person in enumerate(made):
         decided = Event(REGISTERED_AT, "registry", "NIK_VERIFIED", None, None)
         assert verification.record_verification(person, Verification.NIK_VERIFIED, None, decided)
         found = participants.participant(person.participant_id)

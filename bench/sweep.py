@@ -17,7 +17,7 @@ import argparse
 import random
 import time
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -25,6 +25,7 @@ import botocore.client
 from moto import mock_aws
 
 import bench.in_process  # noqa: F401  (the environment, before anything reads it)
+from bench import people
 from devstack import moto_patches
 from devstack.tables import create_tables
 
@@ -53,7 +54,7 @@ SWEPT_AT = datetime.fromisoformat("2021-07-06T01:00:00+07:00")
 def load(selected: int, due: int) -> set[str]:
     """The selected participants (batch writes, as selection would leave them); returns the due ids."""
     from chalicelib.registration import service
-    from chalicelib.registration.model import Participant, Status, Verification, Wave
+    from chalicelib.registration.model import Status, Verification, Wave
     from chalicelib.registration.stores import balance, participants
     from chalicelib.registration.stores import waves as store
 
@@ -74,24 +75,11 @@ def load(selected: int, due: int) -> set[str]:
         if index in due_indexes:
             due_ids.add(participant_id)
         province = f"{11 + index % 24}"
-        participant = Participant(
-            participant_id=participant_id,
-            nik=f"31712301019{index:05d}",
-            kk_number=f"31712301018{index:05d}",
-            full_name="Budi Santoso",
-            birth_date=date(1990, 1, 1),
-            gender="M",
-            email=None,
-            phone=f"+62812{index:08d}",
-            province_code=province,
-            regency_code=f"{province}71",
-            education="SMA",
-            employment_status="UNEMPLOYED",
-            declarations={},
-            registered_at=SELECTED_AT,
-            registered_by="bench",
-            channel="ONLINE",
-            fingerprint="-",
+        participant = people.profile(
+            index,
+            participant_id,
+            province,
+            SELECTED_AT,
             status=Status.SELECTED,
             verification=Verification.NIK_VERIFIED,
             wave_id="W1",
